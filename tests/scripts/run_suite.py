@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Run the whole test suite in the documented order and print one summary line.
 
 Stages: ansible-test sanity, pytest unit tests, ansible-lint (production profile), then every
@@ -79,7 +78,7 @@ def main():
             failures.append(name)
 
     if "sanity" in stages:
-        rc, _ = run(["bash", "tests/scripts/sanity.sh"], "sanity")
+        rc = run(["bash", "tests/scripts/sanity.sh"], "sanity")[0]
         record("ansible-test sanity", rc == 0)
     if "unit" in stages:
         rc, out = run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/unit"], "unit")
@@ -92,7 +91,7 @@ def main():
             if counts["failed"] + counts["error"] == 0:
                 failed += 1
     if "lint" in stages:
-        rc, _ = run(["ansible-lint", "--profile", "production"], "ansible-lint")
+        rc = run(["ansible-lint", "--profile", "production"], "ansible-lint")[0]
         record("ansible-lint --profile production", rc == 0)
     if "molecule" in stages:
         for name in args.scenario or scenarios():
