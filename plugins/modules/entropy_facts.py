@@ -26,7 +26,7 @@ description:
   - Fails on /proc or package-database output it does not understand, naming the file and content.
   - Never changes anything.
 author:
-  - ascend.mindie contributors
+  - ascend.mindie contributors (@ascend-mindie)
 options:
   packages:
     description:
@@ -52,10 +52,13 @@ options:
     default: 1.0
 attributes:
   check_mode:
+    description: Can run in check_mode and return the same facts as without it.
     support: full
   diff_mode:
+    description: Changes nothing, so there is nothing to diff.
     support: none
   facts:
+    description: Sets C(ansible_facts.ascend_entropy).
     support: full
 notes:
   - The threshold check assumes the kernel accepts haveged's entropy; inside a container haveged cannot
@@ -216,7 +219,7 @@ def main():
         return module.run_command(argv, environ_update={'LC_ALL': 'C', 'LANG': 'C'})
 
     try:
-        facts = gather(run, lambda name: module.get_bin_path(name), params['packages'],
+        facts = gather(run, module.get_bin_path, params['packages'],
                        params['target_bits'], params['wait_timeout'], params['poll_interval'])
     except EntropyError as exc:
         module.fail_json(msg=str(exc))
