@@ -1,0 +1,759 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, ascend.mindie contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""RoCE check of an Ascend cluster: which NPU ports ping which, and the verdicts.
+
+Input is, per node, its group role and the ``ports`` list of ``ansible_facts.ascend_hccn``
+(module ``ascend.mindie.hccn_facts``). Nothing here runs a command; it is pure data in, data out,
+so the control node can plan and judge the whole cluster in one place.
+
+Vocabulary: a *port* is ``<host>:dev<N>``; a *pair* is two ports that must talk; the *source*
+runs ``hccn_tool -i N -ping`` towards the other end. On A3 the two dies of one NPU (devices 2k and
+2k+1) are in different subnets by plan and never ping each other; the *plane* of a port is its die
+index (A2: one plane).
+"""
+
+from __future__ import (absolute_import, division, print_function)
+__metaclass__ = type
+
+from collections import Counter, OrderedDict, deque
+
+from ansible_collections.ascend.mindie.plugins.module_utils.hccn import (
+    address_in_network,
+    is_ipv4,
+    netmask_to_prefix,
+    network_of,
+)
+
+ROLES = ('prefill', 'decode', 'single')
+SCOPES = ('pd', 'cluster')
+PAIRINGS = ('same_index', 'full_mesh')
+GENERATIONS = ('auto', 'a2', 'a3')
+
+
+class PlanError(ValueError):
+    """Input the planner cannot work with (message names the node and the fix)."""
+
+
+def port_name(host, device):
+    return '%s:dev%d' % (host, int(device))
+
+
+# ---------------------------------------------------------------------------------------------
+# input normalisation
+
+
+def normalise_nodes(nodes):
+    """[{host, role, ports}] -> OrderedDict host -> {'role', 'ports': {device: port}}."""
+    out = OrderedDict()
+    for node in sorted(nodes, key=lambda n: n['host']):
+        host = node['host']
+        if node.get('role') not in ROLES:
+            raise PlanError('node %s: role %r is not one of %s' % (host, node.get('role'), ROLES))
+        if host in out:
+            raise PlanError('node %s listed twice' % host)
+        ports = OrderedDict()
+        for port in sorted(node.get('ports') or [], key=lambda p: int(p['device'])):
+            ports[int(port['device'])] = port
+        if not ports:
+            raise PlanError('node %s: no NPU ports in its ascend_hccn facts' % host)
+        out[host] = {'role': node['role'], 'ports': ports}
+    roles = set(n['role'] for n in out.values())
+    if 'single' in roles and len(roles) > 1:
+        raise PlanError('nodes mix the single layout with prefill/decode groups: %s'
+                        % ', '.join('%s=%s' % (h, n['role']) for h, n in out.items()))
+    if roles & {'prefill', 'decode'} and roles != {'prefill', 'decode'}:
+        raise PlanError('multi layout needs nodes in both mindie_prefill and mindie_decode; '
+                        'found only %s' % sorted(roles))
+    return out
+
+
+def node_generation(ports, forced='auto'):
+    """A3 nodes expose 16 devices (two dies per NPU); A2 nodes 8."""
+    if forced != 'auto':
+        return forced
+    return 'a3' if len(ports) > 8 or max(ports) >= 8 else 'a2'
+
+
+def plane_of(device, generation):
+    return int(device) % 2 if generation == 'a3' else 0
+
+
+def siblings(dev_a, dev_b, generation):
+    """Die 0 and die 1 of one A3 NPU (devices 2k, 2k+1)."""
+    return generation == 'a3' and dev_a != dev_b and int(dev_a) // 2 == int(dev_b) // 2
+
+
+def _skip_reason(host, port):
+    if not port.get('address'):
+        return '%s has no device IP' % port_name(host, port['device'])
+    if port.get('link') is not None and port.get('link') != 'UP':
+        return '%s link is %s' % (port_name(host, port['device']), port.get('link'))
+    return None
+
+
+# ---------------------------------------------------------------------------------------------
+# planning
+
+
+def plan(nodes, scope='pd', pairing='same_index', generation='auto', both_directions=False):
+    """Pairs to ping and who pings, balanced so the busiest node has as few pings as possible.
+
+    scope: ``pd`` = every prefill node with every decode node (single layout: all nodes of the
+    cluster with each other and within themselves, as P and D share the nodes); ``cluster`` =
+    every node with every other node and within itself.
+    pairing: ``same_index`` = port i with port i of every peer node (within one node: each port
+    with the next port of its plane); ``full_mesh`` = every port with every port of the peer
+    (same plane only).
+    """
+    if scope not in SCOPES:
+        raise PlanError('scope %r is not one of %s' % (scope, SCOPES))
+    if pairing not in PAIRINGS:
+        raise PlanError('pairing %r is not one of %s' % (pairing, PAIRINGS))
+    if generation not in GENERATIONS:
+        raise PlanError('generation %r is not one of %s' % (generation, GENERATIONS))
+    nodes = normalise_nodes(nodes)
+    gens = OrderedDict((h, node_generation(n['ports'], generation)) for h, n in nodes.items())
+    hosts = list(nodes)
+    layout = 'single' if any(n['role'] == 'single' for n in nodes.values()) else 'multi'
+
+    node_pairs = []
+    intra = []
+    if layout == 'multi' and scope == 'pd':
+        p_nodes = [h for h in hosts if nodes[h]['role'] == 'prefill']
+        d_nodes = [h for h in hosts if nodes[h]['role'] == 'decode']
+        node_pairs = [(p, d) for p in p_nodes for d in d_nodes]
+    else:
+        node_pairs = [(a, b) for i, a in enumerate(hosts) for b in hosts[i + 1:]]
+        intra = list(hosts)
+
+    excluded = Counter()
+    candidates = []  # (host_a, dev_a, host_b, dev_b, kind)
+    for a, b in node_pairs:
+        kind = 'pd' if layout == 'multi' and {nodes[a]['role'], nodes[b]['role']} == {
+            'prefill', 'decode'} else 'cluster'
+        for dev_a in nodes[a]['ports']:
+            if pairing == 'same_index':
+                peers = [dev_a] if dev_a in nodes[b]['ports'] else []
+            else:
+                peers = list(nodes[b]['ports'])
+            for dev_b in peers:
+                if plane_of(dev_a, gens[a]) != plane_of(dev_b, gens[b]):
+                    excluded['cross_plane'] += 1
+                    continue
+                candidates.append((a, dev_a, b, dev_b, kind))
+    for h in intra:
+        gen = gens[h]
+        by_plane = OrderedDict()
+        for dev in nodes[h]['ports']:
+            by_plane.setdefault(plane_of(dev, gen), []).append(dev)
+        for devs in by_plane.values():
+            if len(devs) < 2:
+                continue
+            if pairing == 'same_index':
+                ring = [(devs[i], devs[(i + 1) % len(devs)]) for i in range(len(devs))]
+                if len(devs) == 2:
+                    ring = ring[:1]
+            else:
+                ring = [(x, y) for i, x in enumerate(devs) for y in devs[i + 1:]]
+            for x, y in ring:
+                if not siblings(x, y, gen):  # planes keep siblings apart; never ping them
+                    candidates.append((h, x, h, y, 'intra'))
+        excluded['sibling_dies'] += sum(1 for dev in nodes[h]['ports']
+                                        if dev % 2 == 0 and siblings(dev, dev + 1, gen)
+                                        and dev + 1 in nodes[h]['ports'])
+
+    pairs = []
+    skipped = []
+    for a, dev_a, b, dev_b, kind in candidates:
+        port_a = nodes[a]['ports'][dev_a]
+        port_b = nodes[b]['ports'][dev_b]
+        entry = OrderedDict([
+            ('a_host', a), ('a_device', dev_a), ('a_address', port_a.get('address')),
+            ('b_host', b), ('b_device', dev_b), ('b_address', port_b.get('address')),
+            ('kind', kind), ('plane', plane_of(dev_a, gens[a])),
+        ])
+        reason = _skip_reason(a, port_a) or _skip_reason(b, port_b)
+        if reason:
+            entry['reason'] = reason
+            skipped.append(entry)
+        else:
+            pairs.append(entry)
+
+    pings = _orient(pairs, both_directions)
+    per_node = OrderedDict((h, []) for h in hosts)
+    for ping in pings:
+        per_node[ping['src_host']].append(OrderedDict([
+            ('id', ping['id']), ('device', ping['src_device']), ('address', ping['dst_address']),
+        ]))
+    load = OrderedDict((h, len(v)) for h, v in per_node.items())
+    busiest = max(hosts, key=lambda h: (load[h], h)) if hosts else None
+    covered = set()
+    for p in pings:
+        covered.add((p['src_host'], p['src_device']))
+        covered.add((p['dst_host'], p['dst_device']))
+    uncovered = [port_name(h, d) for h in hosts for d in nodes[h]['ports']
+                 if (h, d) not in covered]
+    return OrderedDict([
+        ('layout', layout), ('scope', scope), ('pairing', pairing),
+        ('both_directions', bool(both_directions)),
+        ('generations', gens),
+        ('roles', OrderedDict((h, n['role']) for h, n in nodes.items())),
+        ('pings', pings), ('skipped', skipped), ('excluded', dict(excluded)),
+        ('per_node', per_node), ('load', load), ('busiest', busiest),
+        ('max_load', load[busiest] if busiest else 0), ('total', len(pings)),
+        ('uncovered_ports', uncovered),
+    ])
+
+
+def _ping(pair, reverse, index):
+    a, b = ('b', 'a') if reverse else ('a', 'b')
+    src, dst = port_name(pair[a + '_host'], pair[a + '_device']), port_name(
+        pair[b + '_host'], pair[b + '_device'])
+    return OrderedDict([
+        ('id', '%s>%s' % (src, dst)), ('src', src), ('dst', dst),
+        ('src_host', pair[a + '_host']), ('src_device', pair[a + '_device']),
+        ('src_address', pair[a + '_address']),
+        ('dst_host', pair[b + '_host']), ('dst_device', pair[b + '_device']),
+        ('dst_address', pair[b + '_address']),
+        ('kind', pair['kind']), ('plane', pair['plane']), ('index', index),
+    ])
+
+
+def _orient(pairs, both_directions):
+    """Choose the pinging end of every pair so the largest per-node ping count is minimal.
+
+    A ping loads only the source node's hccn_tool; the target answers in the NIC. Start with the
+    end that has less to do, then reverse paths from the busiest nodes towards nodes with at
+    least two pings less until none is left (no such path <=> max load is optimal).
+    """
+    if both_directions:
+        out = []
+        for i, pair in enumerate(pairs):
+            out.append(_ping(pair, False, i))
+            if pair['a_host'] != pair['b_host'] or pair['a_device'] != pair['b_device']:
+                out.append(_ping(pair, True, i))
+        return out
+
+    load = Counter()
+    reverse = [False] * len(pairs)
+    edges = {}  # (src_host, dst_host) -> indices of pairs pinged that way (inter-node only)
+    for i, pair in enumerate(pairs):
+        a, b = pair['a_host'], pair['b_host']
+        if a != b and (load[b], b) < (load[a], a):
+            reverse[i] = True
+        src, dst = (b, a) if reverse[i] else (a, b)
+        load[src] += 1
+        if src != dst:
+            edges.setdefault((src, dst), []).append(i)
+
+    while True:
+        top = max(load.values()) if load else 0
+        path = None
+        for start in sorted(h for h in load if load[h] == top):
+            path = _improving_path(start, top, load, edges)
+            if path:
+                break
+        if not path:
+            break
+        for src, dst in zip(path, path[1:]):
+            i = edges[(src, dst)].pop()
+            if not edges[(src, dst)]:
+                del edges[(src, dst)]
+            reverse[i] = not reverse[i]
+            edges.setdefault((dst, src), []).append(i)
+        load[path[0]] -= 1
+        load[path[-1]] += 1
+    return [_ping(pair, reverse[i], i) for i, pair in enumerate(pairs)]
+
+
+def _improving_path(start, top, load, edges):
+    """BFS along source->target edges from ``start`` to a node with load <= top - 2."""
+    out = {}
+    for src, dst in edges:
+        out.setdefault(src, []).append(dst)
+    prev = {start: None}
+    queue = deque([start])
+    while queue:
+        node = queue.popleft()
+        if node != start and load[node] <= top - 2:
+            path = [node]
+            while prev[path[-1]] is not None:
+                path.append(prev[path[-1]])
+            return list(reversed(path))
+        for nxt in sorted(out.get(node, ())):
+            if nxt not in prev:
+                prev[nxt] = node
+                queue.append(nxt)
+    return None
+
+
+# ---------------------------------------------------------------------------------------------
+# verdicts
+
+
+def _check(name, status, summary, evidence=None, problems=None):
+    return OrderedDict([('name', name), ('status', status), ('summary', summary),
+                        ('evidence', evidence or []), ('problems', problems or [])])
+
+
+def _problem(port, message):
+    return OrderedDict([('port', port), ('message', message)])
+
+
+def evaluate(nodes, the_plan, results, accept_health=('Success',), subnets=None, vlan=None,
+             require_pvid=False, check_conf=True, check_tls=True):
+    """Judge facts, plan and ping results -> report dict (``ok``, ``checks``, ``vlan``,
+    ``failed_pairs``, ``matrix``). ``results`` maps a node to the list roce_ping returned."""
+    nodes = normalise_nodes(nodes)
+    gens = the_plan['generations']
+    ports = OrderedDict()
+    for h, n in nodes.items():
+        for d, p in n['ports'].items():
+            ports[port_name(h, d)] = (h, d, p)
+    checks = []
+
+    # facts the tool could not give
+    problems = []
+    for name, (h, d, p) in ports.items():
+        for err in p.get('errors') or []:
+            problems.append(_problem(name, 'hccn_tool -%s failed: %s' % (err.get('command'),
+                                                                       err.get('message'))))
+    checks.append(_check('facts', 'fail' if problems else 'pass',
+                         '%d hccn_tool queries failed' % len(problems) if problems
+                         else 'all hccn_tool queries answered', ['hccn_tool'], problems))
+
+    # links and health
+    problems = [_problem(n, 'link is %s (hccn_tool -i %d -link -g); check cable, optics and '
+                            'the switch port' % (p.get('link') or 'unknown', d))
+                for n, (h, d, p) in ports.items() if p.get('link') != 'UP']
+    checks.append(_check('link', 'fail' if problems else 'pass',
+                         '%d of %d ports not UP' % (len(problems), len(ports)) if problems
+                         else 'all %d ports UP' % len(ports), ['hccn_tool -link -g'], problems))
+    accept = list(accept_health)
+    problems = [_problem(n, 'net health is %r, expected one of %s (hccn_tool -i %d '
+                            '-net_health -g; detect IP %s)'
+                         % (p.get('net_health'), accept, d, p.get('netdetect')))
+                for n, (h, d, p) in ports.items() if p.get('net_health') not in accept]
+    checks.append(_check('health', 'fail' if problems else 'pass',
+                         '%d ports unhealthy' % len(problems) if problems
+                         else 'all ports report %s' % ' or '.join(accept),
+                         ['hccn_tool -net_health -g'], problems))
+
+    # addresses
+    problems = []
+    by_ip = OrderedDict()
+    for n, (h, d, p) in ports.items():
+        if not p.get('address'):
+            problems.append(_problem(n, 'no device IP (hccn_tool -i %d -ip -g); set it with '
+                                        'hccn_tool -i %d -ip -s address <ip> netmask <mask>'
+                                     % (d, d)))
+        else:
+            by_ip.setdefault(p['address'], []).append(n)
+    duplicates = OrderedDict((ip, names) for ip, names in by_ip.items() if len(names) > 1)
+    for ip, names in duplicates.items():
+        for n in names:
+            problems.append(_problem(n, 'device IP %s is also used by %s' % (
+                ip, ', '.join(x for x in names if x != n))))
+    checks.append(_check('addresses', 'fail' if problems else 'pass',
+                         '%d duplicate device IPs, %d ports without IP' % (
+                             len(duplicates), sum(1 for _h, _d, p in ports.values()
+                                                  if not p.get('address')))
+                         if problems else 'all %d device IPs set and unique' % len(ports),
+                         ['hccn_tool -ip -g'], problems))
+
+    subnet_check = _subnet_check(ports, gens, subnets)
+    checks.append(subnet_check)
+
+    if check_conf:
+        problems = []
+        for n, (h, d, p) in ports.items():
+            if p.get('conf') is None:
+                problems.append(_problem(n, 'no address_%d entry in /etc/hccn.conf; MindIE Server '
+                                            'pods mount that file, and the driver re-applies it at '
+                                            'boot' % d))
+            for mm in p.get('conf_mismatch') or []:
+                problems.append(_problem(n, '%s running %s but /etc/hccn.conf has %s_%d=%s '
+                                            '(set it again with hccn_tool -s so both agree)'
+                                         % (mm['key'], mm['running'], mm['key'], d,
+                                            mm['hccn_conf'])))
+        checks.append(_check('hccn_conf', 'fail' if problems else 'pass',
+                             '%d ports differ from /etc/hccn.conf' % len(
+                                 set(x['port'] for x in problems)) if problems
+                             else '/etc/hccn.conf matches the running addresses',
+                             ['/etc/hccn.conf', 'hccn_tool -ip -g'], problems))
+
+    if check_tls:
+        tls = OrderedDict((n, p['tls']['enabled']) for n, (h, d, p) in ports.items()
+                          if p.get('tls'))
+        values = Counter(tls.values())
+        if len(values) > 1:
+            major = values.most_common(1)[0][0]
+            problems = [_problem(n, 'TLS switch %s while %d other ports have it %s; TLS-enabled '
+                                    'and TLS-disabled devices cannot link'
+                                 % (_onoff(v), values[major], _onoff(major)))
+                        for n, v in tls.items() if v != major]
+            checks.append(_check('tls', 'fail', 'TLS switch differs between ports',
+                                 ['hccn_tool -tls -g'], problems))
+        elif tls:
+            checks.append(_check('tls', 'pass', 'TLS switch %s on all %d ports reporting it'
+                                 % (_onoff(list(values)[0]), len(tls)), ['hccn_tool -tls -g']))
+
+    ping_rows = _join_results(the_plan, results)
+    reach = _reachability_check(the_plan, ping_rows)
+    checks.append(reach)
+    vlan_info, vlan_check = _vlan_check(ports, vlan, require_pvid, subnet_check, reach)
+    checks.append(vlan_check)
+
+    failed = [_failed_pair(row, ports, duplicates) for row in ping_rows if not row['ok']]
+    for skip in the_plan['skipped']:
+        row = OrderedDict([
+            ('src', port_name(skip['a_host'], skip['a_device'])),
+            ('dst', port_name(skip['b_host'], skip['b_device'])),
+            ('src_address', skip['a_address']), ('dst_address', skip['b_address']),
+            ('state', 'skipped'), ('message', 'not pinged: %s' % skip['reason']),
+            ('src_host', skip['a_host']), ('dst_host', skip['b_host']),
+        ])
+        failed.append(_failed_pair(row, ports, duplicates))
+
+    ok = all(c['status'] != 'fail' for c in checks) and not failed
+    return OrderedDict([
+        ('ok', ok), ('checks', checks), ('vlan', vlan_info), ('failed_pairs', failed),
+        ('matrix', _matrix(nodes, ping_rows, the_plan['skipped'])),
+        ('plan', OrderedDict((k, the_plan[k]) for k in (
+            'layout', 'scope', 'pairing', 'both_directions', 'generations', 'roles', 'load',
+            'busiest', 'max_load', 'total', 'excluded', 'uncovered_ports'))),
+    ])
+
+
+def _onoff(value):
+    return 'on' if value else 'off'
+
+
+def _subnet_check(ports, gens, subnets):
+    """A2: every port in one planned subnet. A3: per die plane one subnet across the cluster,
+    the two dies of one NPU in different subnets."""
+    problems = []
+    evidence = ['hccn_tool -ip -g']
+    planned = list(subnets or [])
+    for cidr in planned:
+        net, _sep, prefix = cidr.partition('/')
+        if not is_ipv4(net) or not prefix.isdigit() or int(prefix) > 32:
+            return _check('subnet', 'fail', 'roce_subnets entry %r is not a.b.c.d/len' % cidr,
+                          evidence, [])
+    if planned:
+        evidence.append('roce_subnets')
+    planes = OrderedDict()  # (generation, plane) -> Counter(network)
+    located = OrderedDict()
+    for n, (h, d, p) in ports.items():
+        if not p.get('address') or not p.get('netmask'):
+            continue
+        try:
+            net = network_of(p['address'], p['netmask'])
+        except ValueError as exc:
+            problems.append(_problem(n, str(exc)))
+            continue
+        located[n] = (h, d, net)
+        planes.setdefault((gens[h], plane_of(d, gens[h])), Counter())[net] += 1
+        if planned:
+            home = [c for c in planned if address_in_network(p['address'], c)]
+            if not home:
+                problems.append(_problem(n, 'device IP %s is outside the planned subnets %s'
+                                         % (p['address'], ', '.join(planned))))
+            elif net not in planned:
+                problems.append(_problem(n, 'netmask %s (/%d) does not match the planned subnet '
+                                            '%s' % (p['netmask'], netmask_to_prefix(p['netmask']),
+                                                    home[0])))
+    expected = {}
+    for key, counter in planes.items():
+        # most common network wins; ties break on the network string, so the verdict is stable
+        expected[key] = sorted(counter.items(), key=lambda kv: (-kv[1], kv[0]))[0][0]
+    for n, (h, d, net) in located.items():
+        key = (gens[h], plane_of(d, gens[h]))
+        if net != expected[key] and not planned:
+            what = 'die %d plane' % key[1] if key[0] == 'a3' else 'cluster'
+            problems.append(_problem(n, 'subnet %s differs from the %s subnet %s (%d ports)'
+                                     % (net, what, expected[key], planes[key][expected[key]])))
+    a3_nets = OrderedDict()
+    for n, (h, d, net) in located.items():
+        if gens[h] == 'a3':
+            a3_nets[(h, d)] = (n, net)
+    for (h, d), (n, net) in a3_nets.items():
+        if d % 2 == 0 and (h, d + 1) in a3_nets and a3_nets[(h, d + 1)][1] == net:
+            problems.append(_problem(n, 'die 0 and die 1 of NPU %d (%s, %s) share subnet %s; A3 '
+                                        'needs them in different subnets or hccn_tool ping fails'
+                                     % (d // 2, n, a3_nets[(h, d + 1)][0], net)))
+    summary = ('%d subnet problems' % len(problems) if problems else
+               'subnet plan holds: %s' % ', '.join(
+                   '%s%s' % ('die %d: ' % k[1] if k[0] == 'a3' else '', v)
+                   for k, v in expected.items()))
+    return _check('subnet', 'fail' if problems else 'pass', summary, evidence, problems)
+
+
+def _join_results(the_plan, results):
+    """Match every planned ping to its result by id; a missing result is a failure."""
+    by_id = {}
+    for host_results in (results or {}).values():
+        for res in host_results or []:
+            if res.get('id') is not None:
+                by_id[res['id']] = res
+    rows = []
+    for ping in the_plan['pings']:
+        res = by_id.get(ping['id'])
+        row = OrderedDict(ping)
+        if res is None:
+            row.update(state='missing', ok=False,
+                       message='no result from %s (host unreachable or task failed)'
+                       % ping['src_host'])
+        else:
+            for key in ('state', 'ok', 'transmitted', 'received', 'loss_percent', 'timeouts',
+                        'unreachable', 'message_too_long', 'rtt_avg_ms', 'attempts', 'message',
+                        'stdout', 'stderr', 'rc'):
+                row[key] = res.get(key)
+            row['ok'] = bool(res.get('ok'))
+        rows.append(row)
+    return rows
+
+
+def _reachability_check(the_plan, rows):
+    bad = [r for r in rows if not r['ok']]
+    n_skipped = len(the_plan['skipped'])
+    status = 'fail' if bad or n_skipped else 'pass'
+    summary = '%d of %d planned pings succeeded' % (len(rows) - len(bad), len(rows))
+    if n_skipped:
+        summary += ', %d pairs not pinged (port down or without IP)' % n_skipped
+    if the_plan['uncovered_ports']:
+        summary += '; ports in no pair: %s' % ', '.join(the_plan['uncovered_ports'])
+    return _check('reachability', status, summary, ['hccn_tool -ping'])
+
+
+def _vlan_check(ports, expected_vlan, require_pvid, subnet_check, reach):
+    """'All NPU ports share one VLAN' from LLDP PVID (when the switch sends it), the subnet
+    plan and the ping mesh: hccn_tool has no VLAN query, so this is inferred, never measured."""
+    pvids = OrderedDict((n, p['lldp']['pvid']) for n, (h, d, p) in ports.items()
+                        if p.get('lldp') and p['lldp'].get('pvid') is not None)
+    missing = [n for n in ports if n not in pvids]
+    problems = []
+    evidence = []
+    reference = expected_vlan
+    if pvids:
+        evidence.append('lldp_pvid')
+        if reference is None:
+            reference = sorted(Counter(pvids.values()).items(), key=lambda kv: (-kv[1], kv[0]))[0][0]
+        count = sum(1 for v in pvids.values() if v == reference)
+        for n, v in pvids.items():
+            if v != reference:
+                problems.append(_problem(n, 'switch port announces PVID %d, %s %d%s; move the '
+                                            'switch port to VLAN %d' % (
+                                                v, 'expected' if expected_vlan is not None
+                                                else 'the other', reference,
+                                                '' if expected_vlan is not None
+                                                else ' (%d ports)' % count, reference)))
+    if require_pvid:
+        for n in missing:
+            problems.append(_problem(n, 'no LLDP Port VLAN ID TLV received (roce_require_lldp_pvid '
+                                        'is true); enable 802.1 PVID TLVs on the switch'))
+    evidence.append('subnet:%s' % subnet_check['status'])
+    evidence.append('reachability:%s' % reach['status'])
+    if problems:
+        verdict = 'different'
+    elif subnet_check['status'] == 'pass' and reach['status'] == 'pass':
+        verdict = 'same'
+    else:
+        verdict = 'not established'
+    if not pvids:
+        basis = ('no switch sent an LLDP Port VLAN ID TLV: the verdict rests on the subnet plan '
+                 'and the reachability mesh only')
+    elif missing:
+        basis = ('LLDP PVID from %d of %d ports (none from %s); the rest rests on the subnet plan '
+                 'and the reachability mesh' % (len(pvids), len(ports),
+                                                ', '.join(missing[:8]) + (
+                                                    '...' if len(missing) > 8 else '')))
+    else:
+        basis = 'LLDP PVID from all %d ports, the subnet plan and the reachability mesh' % len(ports)
+    info = OrderedDict([
+        ('verdict', verdict), ('vlan', reference if verdict == 'same' else None),
+        ('evidence', evidence), ('basis', basis),
+        ('note', 'inferred from subnet + ping (+ LLDP PVID); hccn_tool has no VLAN query'),
+        ('pvids', pvids), ('ports_without_pvid', missing),
+    ])
+    summary = {'same': 'all NPU ports in one VLAN%s (%s)' % (
+        ' %s' % reference if reference is not None else '', basis),
+        'different': 'NPU ports in different VLANs',
+        'not established': 'one VLAN not established: subnet %s, reachability %s (%s)' % (
+            subnet_check['status'], reach['status'], basis)}[verdict]
+    status = 'pass' if verdict == 'same' else 'fail'
+    return info, _check('vlan', status, summary, evidence, problems)
+
+
+def _failed_pair(row, ports, duplicates):
+    src = ports.get(row['src'], (None, None, {}))[2]
+    dst = ports.get(row['dst'], (None, None, {}))[2]
+    entry = OrderedDict([
+        ('src', row['src']), ('dst', row['dst']),
+        ('src_address', row.get('src_address')), ('dst_address', row.get('dst_address')),
+        ('state', row.get('state')), ('message', row.get('message')),
+        ('received', row.get('received')), ('transmitted', row.get('transmitted')),
+        ('src_link', src.get('link')), ('dst_link', dst.get('link')),
+        ('src_vlan', _pvid(src)), ('dst_vlan', _pvid(dst)),
+        ('src_switch_port', _lldp_port(src)), ('dst_switch_port', _lldp_port(dst)),
+    ])
+    entry['hint'] = _hint(row, src, dst, duplicates)
+    return entry
+
+
+def _pvid(port):
+    lldp = port.get('lldp') or {}
+    return lldp.get('pvid')
+
+
+def _lldp_port(port):
+    lldp = port.get('lldp') or {}
+    return lldp.get('port_id')
+
+
+def _net(port):
+    try:
+        return network_of(port['address'], port['netmask'])
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+def _hint(row, src, dst, duplicates):
+    s, d = row['src'], row['dst']
+    for name, port in ((s, src), (d, dst)):
+        if port.get('link') != 'UP':
+            return 'link %s on %s: check cable, optics and the switch port' % (
+                port.get('link') or 'unknown', name)
+        if not port.get('address'):
+            return '%s has no device IP' % name
+    ps, pd = _pvid(src), _pvid(dst)
+    if ps is not None and pd is not None and ps != pd:
+        return 'switch ports in different VLANs (PVID %d on %s, %d on %s): fix the switch port ' \
+               'VLAN' % (ps, s, pd, d)
+    for name, port in ((d, dst), (s, src)):
+        if port.get('address') in duplicates:
+            return 'duplicate device IP %s (%s): give every port its own address' % (
+                port['address'], ', '.join(duplicates[port['address']]))
+    ns, nd = _net(src), _net(dst)
+    if ns and nd and ns != nd:
+        return 'different subnets (%s on %s, %s on %s): fix the device IP or netmask' % (
+            ns, s, nd, d)
+    for name, port in ((s, src), (d, dst)):
+        if port.get('net_health') not in (None, 'Success'):
+            return 'net health %r on %s' % (port.get('net_health'), name)
+    ts, td = (src.get('tls') or {}).get('enabled'), (dst.get('tls') or {}).get('enabled')
+    if ts is not None and td is not None and ts != td:
+        return 'TLS switch differs (%s on %s, %s on %s)' % (_onoff(ts), s, _onoff(td), d)
+    state = row.get('state')
+    if state == 'busy':
+        return 'hccn_tool on %s stayed busy through every retry: another hccn_tool user is ' \
+               'running; raise roce_ping_retries or lower roce_ping_concurrency' % row.get('src_host')
+    if state == 'timeout':
+        return 'ping did not finish within roce_ping_timeout; the peer may be unreachable or ' \
+               'the node overloaded'
+    if state == 'missing':
+        return 'the ping task did not return for %s' % row.get('src_host')
+    if state == 'error':
+        return 'hccn_tool output not understood; see message and stdout'
+    if row.get('message_too_long'):
+        return 'payload larger than the path MTU: check hccn_tool -mtu -g and the switch MTU'
+    if row.get('received'):
+        return 'partial loss: flapping link, congestion or PFC/ECN settings; check hccn_tool ' \
+               '-stat -g'
+    if row.get('unreachable'):
+        return 'no ARP answer: peer not in the same L2 segment (switch VLAN) or IP not set'
+    return 'no reply: check the switch port VLAN/ACL (LLDP port %s and %s) and cabling' % (
+        _lldp_port(src) or '?', _lldp_port(dst) or '?')
+
+
+def _matrix(nodes, rows, skipped):
+    """Node x node: successful / planned pairs between the two nodes, whichever end pinged
+    (symmetric; the diagonal holds the pairs within one node)."""
+    hosts = list(nodes)
+    mat = OrderedDict((a, OrderedDict((b, OrderedDict([('ok', 0), ('total', 0)])) for b in hosts))
+                      for a in hosts)
+
+    def add(a, b, ok):
+        for x, y in set([(a, b), (b, a)]):
+            mat[x][y]['total'] += 1
+            mat[x][y]['ok'] += 1 if ok else 0
+
+    for r in rows:
+        add(r['src_host'], r['dst_host'], r['ok'])
+    for s in skipped:
+        add(s['a_host'], s['b_host'], False)
+    return mat
+
+
+# ---------------------------------------------------------------------------------------------
+# presentation
+
+
+def failure_lines(report, limit=20):
+    """Short lines for the play's failure message: port problems first, then broken pairs."""
+    lines = []
+    for check in report['checks']:
+        if check['status'] != 'fail':
+            continue
+        if not check['problems']:
+            lines.append('%s: %s' % (check['name'], check['summary']))
+        for prob in check['problems']:
+            lines.append('%s: %s: %s' % (check['name'], prob['port'], prob['message']))
+    for pair in report['failed_pairs']:
+        lines.append('pair %s (%s) -> %s (%s): %s; links %s/%s, VLAN %s/%s; hint: %s' % (
+            pair['src'], pair['src_address'], pair['dst'], pair['dst_address'],
+            pair['message'] or pair['state'], pair['src_link'], pair['dst_link'],
+            _v(pair['src_vlan']), _v(pair['dst_vlan']), pair['hint']))
+    if len(lines) > limit:
+        lines = lines[:limit] + ['... and %d more (see the report)' % (len(lines) - limit)]
+    return lines
+
+
+def _v(value):
+    return '?' if value is None else str(value)
+
+
+def markdown(report, title='NPU RoCE check'):
+    out = ['# %s' % title, '']
+    out.append('Result: **%s**' % ('PASS' if report['ok'] else 'FAIL'))
+    plan_info = report['plan']
+    out.append('')
+    out.append('Layout %s, scope %s, pairing %s; %d pings, busiest node %s with %d.' % (
+        plan_info['layout'], plan_info['scope'], plan_info['pairing'], plan_info['total'],
+        plan_info['busiest'], plan_info['max_load']))
+    out += ['', '## Checks', '', '| check | status | evidence | summary |', '|---|---|---|---|']
+    for c in report['checks']:
+        out.append('| %s | %s | %s | %s |' % (c['name'], c['status'].upper(),
+                                              ', '.join(c['evidence']), _md(c['summary'])))
+    vlan = report['vlan']
+    out += ['', '## VLAN', '', '- verdict: **%s**' % vlan['verdict'],
+            '- basis: %s' % vlan['basis'], '- %s' % vlan['note']]
+    problems = [(c['name'], p) for c in report['checks'] for p in c['problems']]
+    if problems:
+        out += ['', '## Port problems', '', '| check | port | problem |', '|---|---|---|']
+        out += ['| %s | %s | %s |' % (n, p['port'], _md(p['message'])) for n, p in problems]
+    hosts = list(report['matrix'])
+    out += ['', '## Reachability (successful / planned pairs between two nodes)', '',
+            '| from \\ to | %s |' % ' | '.join(hosts), '|---|%s' % ('---|' * len(hosts))]
+    for a in hosts:
+        cells = []
+        for b in hosts:
+            cell = report['matrix'][a][b]
+            cells.append('-' if not cell['total'] else '%d/%d%s' % (
+                cell['ok'], cell['total'], '' if cell['ok'] == cell['total'] else ' !'))
+        out.append('| %s | %s |' % (a, ' | '.join(cells)))
+    if report['failed_pairs']:
+        out += ['', '## Failed pairs', '',
+                '| source | target | result | links | VLAN (PVID) | hint |',
+                '|---|---|---|---|---|---|']
+        for p in report['failed_pairs']:
+            out.append('| %s (%s) | %s (%s) | %s | %s / %s | %s / %s | %s |' % (
+                p['src'], p['src_address'], p['dst'], p['dst_address'],
+                _md(p['message'] or p['state']), p['src_link'], p['dst_link'],
+                _v(p['src_vlan']), _v(p['dst_vlan']), _md(p['hint'])))
+    return '\n'.join(out) + '\n'
+
+
+def _md(text):
+    return (text or '').replace('|', '\\|').replace('\n', ' ')
