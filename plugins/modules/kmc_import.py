@@ -1,0 +1,312 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, ascend.mindie contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import (absolute_import, division, print_function)
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+---
+module: kmc_import
+short_description: Import a CA certificate and encrypted key into the MindIE layout, password in a KMC-style key store
+version_added: 0.1.0
+description:
+  - The equivalent of C(config_mindie_server_tls_cert.py ./security/ca import_cert <cert> <key>) without the
+    interactive prompts. Under O(dest) it places C(security/ca/ca.pem), C(security/ca/ca.key.pem) and
+    C(security/ca/ca_passwd.txt), and keeps the key password only as ciphertext under a key store made of a
+    master file C(tools/pmt/master/ksfa) and a standby file C(tools/pmt/standby/ksfb).
+  - "The key store and ciphertext are this collection's own format (MindIE's KMC is a closed vendor library):
+    AES-256-GCM with key ids, so keys can be rotated while older ciphertext still decrypts; see
+    docs/kmc-format.md."
+  - If the master file is damaged the standby restores it (and the other way round). If both are damaged
+    the module fails with both reasons and writes nothing.
+  - Checks what the vendor import checks; X.509 v3, not expired, RSA of at least 3072 bits, the key belongs
+    to the certificate and decrypts with O(password); the password satisfies MindIE's rules. A signature
+    hash other than SHA-256/512, or a certificate without the CA flag or cRLSign, is a warning.
+  - Idempotent; the password file is rewritten only when it does not decrypt to O(password) with the
+    active key (ciphertext is randomised, so it is compared decrypted).
+author:
+  - ascend.mindie contributors
+requirements:
+  - cryptography >= 38 (Python package, on the host that runs the module)
+options:
+  cert:
+    description: Path of the CA certificate (PEM) to import.
+    type: path
+    required: true
+  key:
+    description: Path of the encrypted CA private key (PEM) to import.
+    type: path
+    required: true
+  password:
+    description: Password of O(key). Stored only as ciphertext; never logged.
+    type: str
+    required: true
+  dest:
+    description:
+      - Project directory that receives the MindIE layout (the directory later mounted at C(/mnt/security)).
+    type: path
+    required: true
+  rotate:
+    description:
+      - Add a new key to the key store, make it active and re-encrypt the password with it. Older keys
+        stay in the store, so older copies of the ciphertext still decrypt.
+    type: bool
+    default: false
+  owner:
+    description: Owner of the files and directories (name or uid).
+    type: str
+  group:
+    description: Group of the files and directories (name or gid).
+    type: str
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: full
+notes:
+  - Modes are fixed; C(0400) for the certificate, key and password file, C(0600) for the key store files
+    (they are rewritten on rotation and repair), C(0700) for directories.
+seealso:
+  - module: ascend.mindie.ca
+  - module: ascend.mindie.cert
+'''
+
+EXAMPLES = r'''
+- name: Import the CA for the Server component
+  ascend.mindie.kmc_import:
+    cert: "{{ mindie_pki_dir }}/ca/ca.pem"
+    key: "{{ mindie_pki_dir }}/ca/ca.key.pem"
+    password: "{{ mindie_ca_password }}"
+    dest: "{{ mindie_pki_dir }}/components/server"
+
+- name: Rotate the key store key
+  ascend.mindie.kmc_import:
+    cert: "{{ mindie_pki_dir }}/ca/ca.pem"
+    key: "{{ mindie_pki_dir }}/ca/ca.key.pem"
+    password: "{{ mindie_ca_password }}"
+    dest: "{{ mindie_pki_dir }}/components/server"
+    rotate: true
+'''
+
+RETURN = r'''
+files:
+  description: Paths written or checked, by role.
+  returned: always
+  type: dict
+  sample:
+    ca_cert: /root/.ascend-mindie/pki/components/server/security/ca/ca.pem
+    ca_key: /root/.ascend-mindie/pki/components/server/security/ca/ca.key.pem
+    ca_key_pwd: /root/.ascend-mindie/pki/components/server/security/ca/ca_passwd.txt
+    kmc_ksf_master: /root/.ascend-mindie/pki/components/server/tools/pmt/master/ksfa
+    kmc_ksf_standby: /root/.ascend-mindie/pki/components/server/tools/pmt/standby/ksfb
+updated:
+  description: Which of RV(files) were (or, in check mode, would be) written.
+  returned: always
+  type: list
+  elements: str
+keystore:
+  description: State of the key store as found, and what was done about it.
+  returned: always
+  type: dict
+  contains:
+    master:
+      description: C(ok), C(missing), C(stale) (older generation), C(damaged) or C(created).
+      type: str
+    standby:
+      description: Same values as RV(keystore.master).
+      type: str
+    problems:
+      description: Why a file was not usable.
+      type: list
+      elements: str
+    repaired:
+      description: Whether a damaged, stale or missing file was rewritten from the good one.
+      type: bool
+    key_ids:
+      description: Key ids in the store.
+      type: list
+      elements: int
+    active_key_id:
+      description: Key id new ciphertext is made with.
+      type: int
+    generation:
+      description: Write counter of the store.
+      type: int
+'''
+
+import os
+
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+
+from ansible_collections.ascend.mindie.plugins.module_utils import kmc
+from ansible_collections.ascend.mindie.plugins.module_utils import mindie_pki as pki
+
+LAYOUT = {
+    "ca_cert": ("security/ca/ca.pem", 0o400),
+    "ca_key": ("security/ca/ca.key.pem", 0o400),
+    "ca_key_pwd": ("security/ca/ca_passwd.txt", 0o400),
+    "kmc_ksf_master": ("tools/pmt/master/ksfa", 0o600),
+    "kmc_ksf_standby": ("tools/pmt/standby/ksfb", 0o600),
+}
+
+
+def _read(path):
+    if not os.path.exists(path):
+        return None
+    with open(path, "rb") as handle:
+        return handle.read()
+
+
+class Importer(object):
+    def __init__(self, module):
+        self.module = module
+        self.p = module.params
+        self.files = dict((k, os.path.join(self.p["dest"], rel)) for k, (rel, _mode) in LAYOUT.items())
+
+    def check_material(self):
+        """The vendor import_cert checks: hard failures raise, soft ones warn."""
+        pki.validate_password(self.p["password"], what="the CA key password (option password)")
+        cert_pem = pki.read_file(self.p["cert"], "certificate")
+        key_pem = pki.read_file(self.p["key"], "private key")
+        cert = pki.load_cert(cert_pem, "certificate %s" % self.p["cert"])
+        if cert.version != pki.x509.Version.v3:
+            raise pki.PkiError("certificate %s is not X.509 v3; MindIE requires v3" % self.p["cert"])
+        if pki.days_left(cert) < 0:
+            raise pki.PkiError("certificate %s expired on %s" % (self.p["cert"], pki.not_after(cert).isoformat()))
+        key = pki.load_private_key(key_pem, self.p["password"], "private key %s" % self.p["key"])
+        if key.key_size < pki.MIN_RSA_BITS:
+            raise pki.PkiError("private key %s has %d bits; MindIE requires at least %d"
+                               % (self.p["key"], key.key_size, pki.MIN_RSA_BITS))
+        if pki.public_der(key) != pki.public_der(cert):
+            raise pki.PkiError("private key %s does not belong to certificate %s" % (self.p["key"], self.p["cert"]))
+        if not pki.describe_key_pem(key_pem)["encrypted"]:
+            raise pki.PkiError("private key %s is not encrypted; import an encrypted key" % self.p["key"])
+        algorithm = getattr(cert.signature_hash_algorithm, "name", None)
+        if algorithm not in ("sha256", "sha512"):
+            self.module.warn("certificate %s is signed with %s; MindIE expects sha256 or sha512" % (self.p["cert"], algorithm))
+        try:
+            bc = cert.extensions.get_extension_for_class(pki.x509.BasicConstraints).value
+            ku = cert.extensions.get_extension_for_class(pki.x509.KeyUsage).value
+            if not (bc.ca and ku.key_cert_sign and ku.crl_sign):
+                raise pki.x509.ExtensionNotFound("flags", None)
+        except pki.x509.ExtensionNotFound:
+            self.module.warn("certificate %s lacks the CA flag, keyCertSign or cRLSign" % self.p["cert"])
+        return cert_pem, key_pem
+
+    def load_store(self):
+        master, standby = self.files["kmc_ksf_master"], self.files["kmc_ksf_standby"]
+        try:
+            loaded = kmc.load_pair(master, standby)
+        except kmc.KeyStoreMissing:
+            store = kmc.KeyStore.new()
+            return store, {"master": "created", "standby": "created", "problems": [], "repaired": False}, True
+        # KeyStoreUnavailable propagates: both damaged -> fail, nothing written.
+        state = {"master": loaded.master_state, "standby": loaded.standby_state,
+                 "problems": loaded.problems, "repaired": loaded.needs_repair}
+        for problem in loaded.problems:
+            self.module.warn("key store: %s; %s" % (problem, "restoring it from the good copy" if not
+                                                    self.module.check_mode else "would restore it"))
+        return loaded.store, state, loaded.needs_repair
+
+    def run(self):
+        cert_pem, key_pem = self.check_material()
+        store, state, store_dirty = self.load_store()
+        updated = []
+        if self.p["rotate"]:
+            store.rotate()
+            store_dirty = True
+        if store_dirty:
+            updated += ["kmc_ksf_master", "kmc_ksf_standby"]
+        writes = {}
+        for name, data in (("ca_cert", cert_pem), ("ca_key", key_pem)):
+            if _read(self.files[name]) != data:
+                writes[name] = data
+        current = _read(self.files["ca_key_pwd"])
+        pwd_ok = False
+        if current is not None and not self.p["rotate"]:
+            try:
+                pwd_ok = (store.decrypt(current) == self.p["password"].encode("utf-8")
+                          and kmc.ciphertext_key_id(current) == store.active_key_id)
+            except kmc.KmcError as exc:
+                self.module.warn("%s does not decrypt with the key store (%s); writing a new one"
+                                 % (self.files["ca_key_pwd"], exc))
+        if not pwd_ok:
+            writes["ca_key_pwd"] = (store.encrypt(self.p["password"]) + "\n").encode("ascii")
+        updated += sorted(writes)
+        changed = bool(updated)
+        if not self.module.check_mode:
+            if store_dirty:
+                kmc.write_pair(store, self.files["kmc_ksf_master"], self.files["kmc_ksf_standby"], mode=0o600)
+            for name, data in writes.items():
+                path = self.files[name]
+                if not os.path.isdir(os.path.dirname(path)):
+                    os.makedirs(os.path.dirname(path), 0o700)
+                kmc.atomic_write(path, data, LAYOUT[name][1])
+        changed |= self.fix_attributes()
+        state.update({"key_ids": store.key_ids, "active_key_id": store.active_key_id,
+                      "generation": store.generation})
+        result = {"changed": changed, "files": self.files, "updated": updated, "keystore": state}
+        if self.module._diff:
+            result["diff"] = {"before": self._describe(None), "after": self._describe(updated),
+                              "before_header": self.p["dest"], "after_header": self.p["dest"]}
+        return result
+
+    def _describe(self, updated):
+        lines = []
+        for name in sorted(self.files):
+            exists = os.path.exists(self.files[name])
+            if updated is None:
+                state = "present" if exists else "absent"
+            else:
+                state = ("written" if name in updated else ("present" if exists else "absent"))
+            # never content: the password file is ciphertext, but the diff is shown in logs
+            lines.append("%s: %s\n" % (LAYOUT[name][0], state))
+        return "".join(lines)
+
+    def fix_attributes(self):
+        changed = False
+        dest = self.p["dest"]
+        base = {"owner": self.p["owner"], "group": self.p["group"], "secontext": None, "attributes": None}
+        dirs = set()
+        for rel, _mode in LAYOUT.values():
+            parts = os.path.dirname(rel).split("/")
+            for i in range(1, len(parts) + 1):
+                dirs.add("/".join(parts[:i]))
+        for rel in sorted(dirs):
+            path = os.path.join(dest, rel)
+            if os.path.isdir(path):
+                changed |= self.module.set_fs_attributes_if_different(dict(base, path=path, mode="0700"), False)
+        for name, (rel, mode) in LAYOUT.items():
+            if os.path.exists(self.files[name]):
+                changed |= self.module.set_fs_attributes_if_different(
+                    dict(base, path=self.files[name], mode="%04o" % mode), False)
+        return changed
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            cert=dict(type="path", required=True),
+            key=dict(type="path", required=True, no_log=False),
+            password=dict(type="str", required=True, no_log=True),
+            dest=dict(type="path", required=True),
+            rotate=dict(type="bool", default=False),
+            owner=dict(type="str"),
+            group=dict(type="str"),
+        ),
+        supports_check_mode=True,
+    )
+    if not pki.HAS_CRYPTOGRAPHY:
+        module.fail_json(msg=missing_required_lib("cryptography"), exception=str(pki.CRYPTOGRAPHY_IMPORT_ERROR))
+    try:
+        module.exit_json(**Importer(module).run())
+    except (pki.PkiError, kmc.KmcError) as exc:
+        module.fail_json(msg=str(exc))
+    except (IOError, OSError) as exc:
+        module.fail_json(msg="cannot import into %s: %s" % (module.params["dest"], exc))
+
+
+if __name__ == "__main__":
+    main()
