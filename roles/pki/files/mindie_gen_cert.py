@@ -1,0 +1,170 @@
+#!/usr/bin/env python3
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, ascend.mindie contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Issue a MindIE component certificate inside a pod at start-up (the document's boot.sh step).
+
+Mount this file together with kmc.py and mindie_pki.py (the collection's
+plugins/module_utils/ files; the ascend.mindie.pki role copies all three into
+<mindie_pki_dir>/pod/) into one directory of the container, then run for example:
+
+  python3 mindie_gen_cert.py --security-dir /mnt/security --install-dir "$MIES_INSTALL_PATH" \
+      --ip "$POD_IP" --format kmc
+
+Input (read only): <security-dir>/gen_cert.json and everything it names (CA certificate, encrypted CA
+key, KMC-style CA password file, key store ksfa/ksfb, cert_info.json).
+Output (in <install-dir> unless absolute): the certificate, a new encrypted private key and its
+password, either as KMC-style ciphertext with a copy of the key store (--format kmc), or as a
+plain 0400 file that must be on a memory-backed volume (--format plaintext, MindIE releases without
+KMC). A JSON summary goes to stdout; passwords never do. Only the standard library and cryptography.
+"""
+
+from __future__ import (absolute_import, division, print_function)
+__metaclass__ = type
+
+import argparse
+import json
+import os
+import sys
+
+_HERE = os.path.dirname(os.path.abspath(__file__))
+for _candidate in (_HERE, os.path.join(_HERE, "..", "..", "..", "plugins", "module_utils")):
+    if os.path.exists(os.path.join(_candidate, "kmc.py")) and os.path.exists(os.path.join(_candidate, "mindie_pki.py")):
+        sys.path.insert(0, os.path.abspath(_candidate))
+        break
+
+try:
+    import mindie_pki  # noqa: E402  (sits beside this script in the pod)
+except ImportError as exc:  # pragma: no cover - exercised by hand
+    sys.stderr.write("mindie_gen_cert: error: cannot import mindie_pki/kmc from %s: %s\n" % (_HERE, exc))
+    sys.exit(1)
+
+kmc = mindie_pki.kmc  # the very module mindie_pki uses, so its exception classes match
+
+EXIT_ERROR = 1
+DEFAULTS = {
+    "cert_out": "security/certs/server.pem",
+    "key_out": "security/keys/server.key.pem",
+    "pass_out": "security/pass/mindie_server_key_pwd.txt",
+    "ca_out": "security/ca/ca.pem",
+    "ksf_master_out": "tools/pmt/master/ksfa",
+    "ksf_standby_out": "tools/pmt/standby/ksfb",
+}
+MEMORY_FS = ("tmpfs", "ramfs")
+
+
+def parse_args(argv):
+    parser = argparse.ArgumentParser(
+        prog="mindie_gen_cert.py",
+        description="Issue this pod's MindIE certificate from the read-only CA material in --security-dir.")
+    parser.add_argument("--security-dir", default="/mnt/security",
+                        help="read-only input directory holding gen_cert.json (default /mnt/security)")
+    parser.add_argument("--gen-cert", default="gen_cert.json", help="gen_cert.json name inside --security-dir")
+    parser.add_argument("--install-dir", required=True, help="MindIE install dir ($MIES_INSTALL_PATH)")
+    parser.add_argument("--ip", action="append", default=[],
+                        help="IP(s) for the certificate, comma separated or repeated (Pod IP; Coordinator adds the host IP)")
+    parser.add_argument("--dns", action="append", default=[], help="extra DNS name(s), comma separated or repeated")
+    parser.add_argument("--format", choices=("kmc", "plaintext"), default="kmc",
+                        help="kmc: ciphertext password file + key store (MindIE <= 2.3.0); "
+                             "plaintext: 0400 password file on a memory-backed volume (MindIE without KMC)")
+    for name, default in sorted(DEFAULTS.items()):
+        parser.add_argument("--" + name.replace("_", "-"), default=default,
+                            help="output path, relative to --install-dir unless absolute (default %s)" % default)
+    parser.add_argument("--allow-disk-plaintext", action="store_true",
+                        help="allow --format plaintext to write the password outside tmpfs/ramfs (not recommended)")
+    args = parser.parse_args(argv)
+    args.ips = [v.strip() for item in args.ip for v in item.split(",") if v.strip()]
+    args.dns_names = [v.strip() for item in args.dns for v in item.split(",") if v.strip()]
+    if not args.ips:
+        parser.error("no IP given: pass --ip $POD_IP (the Coordinator adds the host IP: --ip $POD_IP,$HOST_IP)")
+    return args
+
+
+def _out(args, name):
+    value = getattr(args, name)
+    return value if os.path.isabs(value) else os.path.join(args.install_dir, value)
+
+
+def filesystem_type(path):
+    """Type of the filesystem holding ``path`` (longest mount point prefix in /proc/self/mounts)."""
+    path = os.path.realpath(path)
+    best, fstype = "", None
+    try:
+        with open("/proc/self/mounts") as handle:
+            for line in handle:
+                fields = line.split()
+                if len(fields) < 3:
+                    continue
+                mount = fields[1].replace("\\040", " ")
+                if (path == mount or path.startswith(mount.rstrip("/") + "/")) and len(mount) >= len(best):
+                    best, fstype = mount, fields[2]
+    except (IOError, OSError):
+        return None
+    return fstype
+
+
+def _ensure_dir(path):
+    directory = os.path.dirname(path)
+    if not os.path.isdir(directory):
+        os.makedirs(directory, 0o700)
+
+
+def run(args):
+    issuer = mindie_pki.IssuingCA.from_project(args.security_dir, args.gen_cert)
+    for problem in issuer.keystore.problems:
+        sys.stderr.write("mindie_gen_cert: warning: key store: %s (using the good copy)\n" % problem)
+    info = issuer.cert_info(args.ips, args.dns_names)
+    pass_out = _out(args, "pass_out")
+    if args.format == "plaintext":
+        _ensure_dir(pass_out)
+        fstype = filesystem_type(os.path.dirname(pass_out))
+        if fstype not in MEMORY_FS and not args.allow_disk_plaintext:
+            raise mindie_pki.PkiError(
+                "refusing to write a plain password to %s: its filesystem is %s, not tmpfs; mount an emptyDir "
+                "with medium: Memory there (or pass --allow-disk-plaintext)" % (os.path.dirname(pass_out), fstype))
+    cert, key_pem, password = issuer.issue(info)
+    written = {}
+    ca_out = _out(args, "ca_out")
+    _ensure_dir(ca_out)
+    kmc.atomic_write(ca_out, mindie_pki.read_file(issuer.paths["ca_cert"], "CA certificate"), 0o400)
+    written["ca_cert"] = ca_out
+    for name, data in (("key_out", key_pem), ("cert_out", cert.public_bytes(mindie_pki.serialization.Encoding.PEM))):
+        path = _out(args, name)
+        _ensure_dir(path)
+        kmc.atomic_write(path, data, 0o400)
+        written[name[:-4]] = path
+    _ensure_dir(pass_out)
+    if args.format == "kmc":
+        master, standby = _out(args, "ksf_master_out"), _out(args, "ksf_standby_out")
+        # the component decrypts its password with this copy of the (read-only) mounted key store
+        kmc.write_pair(issuer.keystore.store, master, standby, mode=0o600)
+        kmc.atomic_write(pass_out, (issuer.keystore.store.encrypt(password) + "\n").encode("ascii"), 0o400)
+        written.update({"kmc_ksf_master": master, "kmc_ksf_standby": standby})
+    else:
+        # Motor strips one trailing newline; write none at all
+        kmc.atomic_write(pass_out, password.encode("utf-8"), 0o400)
+    written["passwd"] = pass_out
+    summary = mindie_pki.cert_summary(cert)
+    summary.update({"format": args.format, "files": written})
+    return summary
+
+
+def main(argv=None):
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    old_umask = os.umask(0o077)
+    try:
+        summary = run(args)
+    except (mindie_pki.PkiError, kmc.KmcError) as exc:
+        sys.stderr.write("mindie_gen_cert: error: %s\n" % exc)
+        return EXIT_ERROR
+    except (IOError, OSError) as exc:
+        sys.stderr.write("mindie_gen_cert: error: %s\n" % exc)
+        return EXIT_ERROR
+    finally:
+        os.umask(old_umask)
+    sys.stdout.write(json.dumps(summary, sort_keys=True) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
