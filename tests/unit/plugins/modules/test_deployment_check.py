@@ -1,0 +1,96 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, ascend.mindie contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import (absolute_import, division, print_function)
+__metaclass__ = type
+
+import json
+import os
+
+import pytest
+
+from ansible.module_utils import basic
+from ansible.module_utils.common.text.converters import to_bytes
+
+from ansible_collections.ascend.mindie.plugins.module_utils import npu_smi
+from ansible_collections.ascend.mindie.plugins.modules import deployment_check
+
+FIXTURES = os.path.join(os.path.dirname(__file__), '..', 'module_utils', 'fixtures')
+GROUPS = {'prefill': ['p0', 'p1'], 'decode': ['d0', 'd1']}
+
+
+def facts(name='npu_smi_a2_910b3_24.1.0.3.txt', cut_last=False):
+    with open(os.path.join(FIXTURES, name)) as handle:
+        text = handle.read()
+    if cut_last:
+        text = text[:text.index('| 7     910B3')]
+    table = npu_smi.parse_npu_smi_info(text)
+    result = npu_smi.summarize(table)
+    model, evidence = npu_smi.model_verdict(table)
+    result.update({'present': True, 'model': model, 'model_name': npu_smi.MODEL_NAMES[model],
+                   'model_evidence': evidence, 'devices': table['devices'], 'health_ok': True})
+    return result
+
+
+def run(capsys, monkeypatch, **args):
+    base = {'layout': 'multi', 'model_name': 'Qwen2.5-14B-Instruct', 'groups': GROUPS}
+    base.update(args)
+    monkeypatch.setattr(basic, '_ANSIBLE_ARGS', to_bytes(json.dumps({'ANSIBLE_MODULE_ARGS': base})))
+    monkeypatch.setattr(basic, '_ANSIBLE_PROFILE', 'legacy', raising=False)
+    with pytest.raises(SystemExit):
+        deployment_check.main()
+    return json.loads(capsys.readouterr().out)
+
+
+def test_description_pass(capsys, monkeypatch):
+    result = run(capsys, monkeypatch)
+    assert result['passed'] is True and result['changed'] is False and result['violations'] == []
+    assert result['npu_hosts'] == ['p0', 'p1', 'd0', 'd1']
+    assert result['node_roles'] == {'p0': 'prefill', 'p1': 'prefill', 'd0': 'decode', 'd1': 'decode'}
+    assert result['report']['stage'] == 'description' and result['report']['verdict'] == 'pass'
+    assert '| p0 | prefill | not gathered |' in result['report_markdown']
+
+
+def test_description_violations_returned_without_failing(capsys, monkeypatch):
+    result = run(capsys, monkeypatch, model_name='Qwen2.5-VL-7B-Instruct', features={'prefix_cache': True},
+                 sampling_defaults={'best_of': 2})
+    assert not result.get('failed') and result['passed'] is False
+    assert sorted(v['rule'] for v in result['violations']) == ['feature_forbidden', 'model_family', 'sampling_refused']
+    assert len(result['messages']) == 3
+
+
+def test_fail_on_violations(capsys, monkeypatch):
+    result = run(capsys, monkeypatch, features={'splitfuse': True}, fail_on_violations=True)
+    assert result['failed'] is True
+    assert result['msg'].startswith('deployment check found 1 violation(s): cluster: multi-machine PD')
+    assert result['report']['verdict'] == 'fail'
+
+
+def test_nodes_stage(capsys, monkeypatch):
+    nodes = {'p0': facts(), 'p1': facts(), 'd0': facts(), 'd1': facts(cut_last=True)}
+    result = run(capsys, monkeypatch, stage='nodes', nodes=nodes)
+    assert sorted(v['rule'] for v in result['violations']) == ['npu_count', 'npu_count_equal']
+    assert all(v['host'] == 'd1' for v in result['violations'])
+    assert '| d1 | decode | Atlas 800I A2 | 7 (7) | 64 GB | OK | FAIL |' in result['report_markdown']
+
+
+def test_nodes_stage_with_config(capsys, monkeypatch):
+    a3 = facts('npu_smi_a3_25.3.rc1.txt')
+    nodes = {'p0': a3, 'p1': a3, 'd0': a3, 'd1': a3}
+    result = run(capsys, monkeypatch, stage='nodes', nodes=nodes)
+    assert sorted(set(v['rule'] for v in result['violations'])) == ['model_supported']
+    result = run(capsys, monkeypatch, stage='nodes', nodes=nodes,
+                 allowed_models={'multi': ['atlas_800i_a2', 'atlas_800i_a3']})
+    assert result['passed'] is True
+
+
+def test_nodes_stage_needs_nodes(capsys, monkeypatch):
+    result = run(capsys, monkeypatch, stage='nodes')
+    assert result['failed'] is True and 'needs the nodes option' in result['msg']
+
+
+def test_bad_inputs(capsys, monkeypatch):
+    assert 'unknown keys' in run(capsys, monkeypatch, groups={'prefil': ['p0']})['msg']
+    assert 'invalid model patterns' in run(capsys, monkeypatch, model_allowed_patterns=['('])['msg']
+    assert 'must be a list' in run(capsys, monkeypatch, groups={'prefill': 'p0'})['msg']
