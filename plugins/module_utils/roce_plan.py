@@ -302,9 +302,10 @@ def _problem(port, message):
 
 
 def evaluate(nodes, the_plan, results, accept_health=('Success',), subnets=None, vlan=None,
-             require_pvid=False, check_conf=True, check_tls=True):
+             require_pvid=False, check_conf=True, check_tls=True, missing_nodes=None):
     """Judge facts, plan and ping results -> report dict (``ok``, ``checks``, ``vlan``,
-    ``failed_pairs``, ``matrix``). ``results`` maps a node to the list roce_ping returned."""
+    ``failed_pairs``, ``matrix``). ``results`` maps a node to the list roce_ping returned;
+    ``missing_nodes`` maps nodes of the groups that gave no facts to the reason."""
     nodes = normalise_nodes(nodes)
     gens = the_plan['generations']
     ports = OrderedDict()
@@ -312,6 +313,12 @@ def evaluate(nodes, the_plan, results, accept_health=('Success',), subnets=None,
         for d, p in n['ports'].items():
             ports[port_name(h, d)] = (h, d, p)
     checks = []
+    missing = OrderedDict(sorted((missing_nodes or {}).items()))
+    checks.append(_check(
+        'nodes', 'fail' if missing else 'pass',
+        '%d nodes gave no hccn facts' % len(missing) if missing
+        else 'hccn facts from all %d nodes' % len(nodes), ['ascend.mindie.hccn_facts'],
+        [_problem(h, 'no hccn facts: %s' % why) for h, why in missing.items()]))
 
     # facts the tool could not give
     problems = []
@@ -735,7 +742,7 @@ def markdown(report, title='NPU RoCE check'):
         out += ['| %s | %s | %s |' % (n, p['port'], _md(p['message'])) for n, p in problems]
     hosts = list(report['matrix'])
     out += ['', '## Reachability (successful / planned pairs between two nodes)', '',
-            '| from \\ to | %s |' % ' | '.join(hosts), '|---|%s' % ('---|' * len(hosts))]
+            '| node \\ node | %s |' % ' | '.join(hosts), '|---|%s' % ('---|' * len(hosts))]
     for a in hosts:
         cells = []
         for b in hosts:
