@@ -47,12 +47,22 @@ def snapshot():
     out = subprocess.run(["ip", "netns", "list"], stdout=subprocess.PIPE, universal_newlines=True).stdout
     with open("/proc/self/mountinfo") as fh:
         mounts = sorted("%s %s" % (line.split()[4], line.split(" - ")[1].split()[0]) for line in fh)
+    netns_by_inode = {}
+    for path in glob.glob("/run/netns/*"):
+        try:
+            netns_by_inode[os.stat(path).st_ino] = os.path.basename(path)
+        except OSError:
+            pass
     procs = {}
     for pid in os.listdir("/proc"):
         if pid.isdigit() and int(pid) != os.getpid():
             cmd = lab_process(pid)
             if cmd:
-                procs[pid] = cmd
+                try:
+                    ns = netns_by_inode.get(os.stat("/proc/%s/ns/net" % pid).st_ino, "")
+                except OSError:
+                    continue
+                procs[pid] = "[netns %s] %s" % (ns or "-", cmd.split("\n")[0][:200])
     return {
         "netns": sorted(line.split()[0] for line in out.splitlines() if line.strip()),
         "links": sorted(os.listdir("/sys/class/net")),
@@ -76,7 +86,7 @@ def compare(before, after):
         problems += ["missing %s: %s" % (key, n) for n in sorted(set(before[key]) - set(after[key]))
                      if not re.match(r"^al[0-9a-f]{5}", n.split()[0].rstrip("/").split("/")[-1])]
     for pid, cmd in sorted(after["processes"].items()):
-        if pid not in before["processes"]:
+        if pid not in before["processes"] and not _lab_item(cmd.split("]")[0].split()[-1], others):
             problems.append("new process %s: %s" % (pid, cmd))
     return problems
 
