@@ -340,8 +340,8 @@ def check_nodes(desc, groups, nodes, config=None):
         expected = npus_per_model.get(model)
         if expected and facts.get('npu_count') != expected:
             out.append(violation('npu_count', stage, host,
-                                 'an %s has %d NPUs, npu-smi lists %s' % (_label(model), expected,
-                                                                       facts.get('npu_count')),
+                                 'an %s has %d NPUs, npu-smi lists %s'
+                                 % (_label(model), expected, facts.get('npu_count')),
                                  facts.get('npu_count'),
                                  'find the missing NPU (driver, "lspci | grep d80", dmesg) or adjust '
                                  'preflight_npus_per_model'))

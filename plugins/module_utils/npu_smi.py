@@ -58,6 +58,9 @@ HEADER_A = (('NPU', 'Name'), ('Health',), ('Power(W)', 'Temp(C)', 'Hugepages-Usa
 HEADER_B_CHIP = (('Chip',), ('Bus-Id',), ('AICore(%)', 'Memory-Usage(MB)', 'HBM-Usage(MB)'))
 HEADER_B_PHY = (('Chip', 'Phy-ID'), ('Bus-Id',), ('AICore(%)', 'Memory-Usage(MB)', 'HBM-Usage(MB)'))
 
+_SECOND_HEADER_HINT = ('unknown second header line (expected "Chip" or "Chip  Phy-ID" | Bus-Id | '
+                       'AICore(%) Memory-Usage(MB) HBM-Usage(MB))')
+
 LAYOUT_CHIP = 'chip'          # A2 and older: one row pair per NPU
 LAYOUT_CHIP_PHY = 'chip_phy'  # A3: Chip and Phy-ID columns, one row pair per die
 
@@ -275,9 +278,7 @@ def parse_npu_smi_info(text):
                 elif _header_matches(cells, HEADER_B_PHY):
                     layout = LAYOUT_CHIP_PHY
                 else:
-                    raise NpuSmiParseError('unknown second header line (expected "Chip" or "Chip  Phy-ID" '
-                                           '| Bus-Id | AICore(%) Memory-Usage(MB) HBM-Usage(MB))',
-                                           line_no, line)
+                    raise NpuSmiParseError(_SECOND_HEADER_HINT, line_no, line)
             else:
                 raise NpuSmiParseError('third header line', line_no, line)
             continue

@@ -20,7 +20,7 @@ description:
     write a report first.
   - Pure computation; meant to run once on the control node (C(run_once), C(delegate_to=localhost)).
 author:
-  - ascend.mindie contributors
+  - ascend.mindie contributors (@ascend-mindie)
 options:
   stage:
     description:
@@ -106,8 +106,10 @@ seealso:
   - module: ascend.mindie.npu_facts
 attributes:
   check_mode:
+    description: Only reads, so check mode runs it fully and returns the same result.
     support: full
   diff_mode:
+    description: Changes nothing, so there is nothing to diff.
     support: none
 '''
 

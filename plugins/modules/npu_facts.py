@@ -24,7 +24,7 @@ description:
     C(error) text rather than as a failure. Output that npu-smi prints but this module does not
     understand fails the task with the offending line, never with a guessed NPU count.
 author:
-  - ascend.mindie contributors
+  - ascend.mindie contributors (@ascend-mindie)
 options:
   npu_smi_path:
     description:
@@ -66,10 +66,13 @@ seealso:
   - module: ascend.mindie.deployment_check
 attributes:
   check_mode:
+    description: Only reads, so check mode runs it fully and returns the same result.
     support: full
   diff_mode:
+    description: Changes nothing, so there is nothing to diff.
     support: none
   facts:
+    description: Sets C(ansible_facts.ascend_npu).
     support: full
 '''
 

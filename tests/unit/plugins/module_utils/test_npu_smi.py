@@ -260,7 +260,7 @@ def test_verdict_dmi_800t_makes_other():
 
 
 def test_verdict_dmi_a3_on_a2_table_is_a_conflict():
-    model, _ = npu_smi.model_verdict(npu_smi.parse_npu_smi_info(A2), npu_smi.MODEL_A3, 'Atlas 800I A3')
+    model, dummy = npu_smi.model_verdict(npu_smi.parse_npu_smi_info(A2), npu_smi.MODEL_A3, 'Atlas 800I A3')
     assert model == npu_smi.MODEL_OTHER
 
 
@@ -276,12 +276,12 @@ def test_verdict_910a_trap_bare_910b_with_ddr():
 
 
 def test_verdict_bare_910b_without_ddr_is_still_not_a2():
-    model, _ = npu_smi.model_verdict(npu_smi.parse_npu_smi_info(A2.replace('910B3', '910B ')), None, None)
+    model, dummy = npu_smi.model_verdict(npu_smi.parse_npu_smi_info(A2.replace('910B3', '910B ')), None, None)
     assert model == npu_smi.MODEL_OTHER
 
 
 def test_verdict_a2g_name_is_a2():
-    model, _ = npu_smi.model_verdict(npu_smi.parse_npu_smi_info(A2.replace('910B3', 'A2G3 ')), None, None)
+    model, dummy = npu_smi.model_verdict(npu_smi.parse_npu_smi_info(A2.replace('910B3', 'A2G3 ')), None, None)
     assert model == npu_smi.MODEL_A2
 
 
@@ -301,7 +301,7 @@ def test_verdict_hbm_outside_table_is_reported_not_decisive():
 def test_verdict_hbm_table_is_configurable_for_a3_variant():
     text = A3.replace('/ 65536', '/ 32768')
     table = npu_smi.parse_npu_smi_info(text)
-    _, evidence = npu_smi.model_verdict(table, None, None)
+    dummy, evidence = npu_smi.model_verdict(table, None, None)
     assert evidence_by_source(evidence)['hbm']['suggests'] == 'mismatch'
-    _, evidence = npu_smi.model_verdict(table, None, None, {npu_smi.MODEL_A3: [32768, 65536]})
+    dummy, evidence = npu_smi.model_verdict(table, None, None, {npu_smi.MODEL_A3: [32768, 65536]})
     assert evidence_by_source(evidence)['hbm']['suggests'] == npu_smi.MODEL_A3
