@@ -360,7 +360,7 @@ def evaluate(nodes, the_plan, results, accept_health=('Success',), subnets=None,
     duplicates = OrderedDict((ip, names) for ip, names in by_ip.items() if len(names) > 1)
     for ip, names in duplicates.items():
         for n in names:
-            problems.append(_problem(n, 'device IP %s is also used by %s' % (
+            problems.append(_problem(n, 'duplicate device IP %s: also used by %s' % (
                 ip, ', '.join(x for x in names if x != n))))
     checks.append(_check('addresses', 'fail' if problems else 'pass',
                          '%d duplicate device IPs, %d ports without IP' % (
