@@ -1,0 +1,113 @@
+"""Benchmark: preflight and RoCE stages through Ansible vs a raw parallel-ssh run of the same probes.
+
+Not a test (nothing is asserted); it prints a table for the README. For each cluster size it brings
+up a lab (half prefill, half decode, Atlas 800I A2), then times:
+  ansible   - ansible-playbook playbooks/preflight.yml and playbooks/roce.yml (forks >= nodes)
+  raw ssh   - one ssh per node at once, running the probe commands those stages run on a node
+              (npu-smi info, dmidecode, every port's hccn_tool get commands, /etc/hccn.conf, and the
+              node's same-index pings to every peer on the other side), one after another on the node
+and prints the ratio. Run as root: python tests/bench/stage_bench.py --sizes 4,16,32
+"""
+import argparse
+import concurrent.futures
+import os
+import subprocess
+import sys
+import time
+
+import yaml
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+LAB = [sys.executable, os.path.join(ROOT, "tests", "lab", "atlas_lab.py")]
+HCCN = "/usr/local/Ascend/driver/tools/hccn_tool"
+
+
+def lab(lab_id, *args):
+    return subprocess.run(LAB + ["--lab-id", lab_id] + list(args), check=True,
+                          stdout=subprocess.PIPE, universal_newlines=True).stdout.strip()
+
+
+def hosts_of(inventory_path):
+    with open(inventory_path) as handle:
+        inv = yaml.safe_load(handle)
+    groups = inv["all"]["children"]["mindie_cluster"]["children"]
+    return {name: groups[name]["hosts"] for name in ("mindie_prefill", "mindie_decode")}
+
+
+def probe_script(ports, peer_ips):
+    lines = ["npu-smi info >/dev/null", "dmidecode -t 1 >/dev/null", "cat /etc/hccn.conf >/dev/null"]
+    for port in range(ports):
+        for cmd in ("-ip -g", "-link -g", "-net_health -g", "-netdetect -g", "-gateway -g", "-lldp -g"):
+            lines.append("%s -i %d %s >/dev/null 2>&1" % (HCCN, port, cmd))
+    for port, address in peer_ips:
+        lines.append("%s -i %d -ping -g address %s >/dev/null 2>&1" % (HCCN, port, address))
+    return "\n".join(lines) + "\n"
+
+
+def hccn_addresses(host):
+    out = ssh(host, "cat /etc/hccn.conf")
+    addresses = {}
+    for line in out.splitlines():
+        key, _sep, value = line.partition("=")
+        if key.startswith("address_"):
+            addresses[int(key.split("_")[1])] = value.strip()
+    return addresses
+
+
+def ssh(host, script):
+    cmd = ["ssh", "-i", host["ansible_ssh_private_key_file"], "-o", "StrictHostKeyChecking=no",
+           "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR", "root@" + host["ansible_host"], "sh -s"]
+    return subprocess.run(cmd, input=script, stdout=subprocess.PIPE, universal_newlines=True, check=False).stdout
+
+
+def raw_run(groups):
+    prefill, decode = groups["mindie_prefill"], groups["mindie_decode"]
+    addresses = {name: hccn_addresses(h) for side in (prefill, decode) for name, h in side.items()}
+    jobs = {}
+    for mine, theirs in ((prefill, decode), (decode, prefill)):
+        for name, host in mine.items():
+            pings = [(port, addresses[peer][port]) for peer in theirs for port in sorted(addresses[name])]
+            jobs[name] = (host, probe_script(len(addresses[name]), pings))
+    start = time.time()
+    with concurrent.futures.ThreadPoolExecutor(max_workers=len(jobs)) as pool:
+        list(pool.map(lambda job: ssh(*job), jobs.values()))
+    return time.time() - start
+
+
+def ansible_run(inventory, nodes):
+    env = dict(os.environ, ANSIBLE_FORKS=str(max(nodes, 5)), MINDIE_REPORT_DIR="/tmp/stage-bench-reports")
+    start = time.time()
+    for playbook in ("preflight.yml", "roce.yml"):
+        subprocess.run(["ansible-playbook", "-i", os.path.join(ROOT, "inventories", "lab"), "-i", inventory,
+                        os.path.join(ROOT, "playbooks", playbook)], cwd=ROOT, env=env, check=True,
+                       stdout=subprocess.DEVNULL)
+    return time.time() - start
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", default="4,16,32")
+    args = parser.parse_args()
+    rows = []
+    for size in [int(s) for s in args.sizes.split(",")]:
+        lab_id = "bench%d" % size
+        lab(lab_id, "down")
+        lab(lab_id, "up", "--prefill", str(size // 2), "--decode", str(size - size // 2))
+        try:
+            inventory = lab(lab_id, "inventory")
+            groups = hosts_of(inventory)
+            raw = raw_run(groups)
+            ans = ansible_run(inventory, size)
+            rows.append((size, ans, raw))
+            print("%d nodes: ansible %.1fs, raw parallel ssh %.1fs, ratio %.1fx" % (size, ans, raw, ans / raw),
+                  flush=True)
+        finally:
+            lab(lab_id, "down")
+    print("\n| nodes | preflight + roce via ansible-playbook | same probes via raw parallel ssh | ratio |")
+    print("|---|---|---|---|")
+    for size, ans, raw in rows:
+        print("| %d | %.1f s | %.1f s | %.1fx |" % (size, ans, raw, ans / raw))
+
+
+if __name__ == "__main__":
+    main()
