@@ -155,11 +155,67 @@ def npu_hosts(groups):
     return seen
 
 
-def check_description(desc, groups, config=None):
-    """Validate the deployment description and inventory groups (no node facts needed)."""
-    config = config or {}
+# Description variables that must have one value for the whole inventory, with the value an unset
+# variable stands for.
+CONSISTENT_VARS = {
+    'mindie_layout': None,
+    'mindie_model_name': None,
+    'mindie_features': {},
+    'mindie_sampling_defaults': {},
+    'mindie_npus_per_instance': None,
+}
+
+
+def _normalise(value, default):
+    if value is None:
+        return default
+    if isinstance(value, dict):
+        return dict((k, v) for k, v in value.items() if v is not None and v is not False) if default == {} else value
+    return value
+
+
+def check_consistency(host_values, desc_values):
+    """Every host must see the description the run uses (the first host's): no per-host overrides.
+
+    ``host_values`` maps a variable name to ``{host: value}``; ``desc_values`` maps it to the value in use.
+    """
     out = []
+    for name in sorted(host_values or {}):
+        default = CONSISTENT_VARS.get(name)
+        used = _normalise(desc_values.get(name), default)
+        for host, value in sorted((host_values[name] or {}).items()):
+            if _normalise(value, default) != used:
+                out.append(violation('description_consistent', 'description', host,
+                                     '%s differs from the value the run uses (%s)' % (name, _show(used)),
+                                     value,
+                                     'define the deployment description once for the whole inventory '
+                                     '(group_vars/all), not per host or group'))
+    return out
+
+
+def check_unassigned(cluster_hosts, groups):
+    """Hosts of mindie_cluster that are in none of the role groups."""
+    where = host_groups(groups)
+    return [violation('groups_unassigned', 'description', host,
+                      'the node is in mindie_cluster but in none of the role groups', 'no role group',
+                      'add it to exactly one of %s' % ', '.join(GROUP_NAMES[g] for g in GROUPS))
+            for host in cluster_hosts or [] if host not in where]
+
+
+def check_description(desc, groups, config=None, host_values=None, cluster_hosts=None):
+    """Validate the deployment description and inventory groups (no node facts needed).
+
+    ``host_values`` (variable -> {host: value}) and ``cluster_hosts`` are optional: with them, per-host
+    overrides of the description and nodes without a role are reported too.
+    """
+    config = config or {}
     stage = 'description'
+    out = check_unassigned(cluster_hosts, groups)
+    if host_values:
+        out += check_consistency(host_values, {
+            'mindie_layout': desc.get('layout'), 'mindie_model_name': desc.get('model_name'),
+            'mindie_features': desc.get('features'), 'mindie_sampling_defaults': desc.get('sampling_defaults'),
+            'mindie_npus_per_instance': desc.get('npus_per_instance')})
     layout = desc.get('layout')
     if layout not in LAYOUTS:
         out.append(violation('layout', stage, None, 'mindie_layout must be "single" or "multi"', layout,

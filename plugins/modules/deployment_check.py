@@ -70,6 +70,18 @@ options:
         (the inventory groups C(mindie_single), C(mindie_prefill), C(mindie_decode), C(mindie_control)).
     type: dict
     required: true
+  cluster_hosts:
+    description:
+      - Hosts of C(mindie_cluster); those in none of the role groups are reported.
+    type: list
+    elements: str
+  host_values:
+    description:
+      - Per-host values of the description variables (C(mindie_layout), C(mindie_model_name), C(mindie_features),
+        C(mindie_sampling_defaults), C(mindie_npus_per_instance)) as seen by every host, as
+        C({variable: {host: value}}). A host whose value differs from the one this check uses is reported:
+        the description must be one for the whole inventory.
+    type: dict
   nodes:
     description:
       - Host name to its C(ansible_facts.ascend_npu), or to C({error, present=false}) when gathering failed.
@@ -271,7 +283,12 @@ class DeploymentCheck(object):
         desc = self.description()
         groups = self.groups()
         config = self.config()
-        violations = rules.check_description(desc, groups, config)
+        host_values = self.params['host_values']
+        unknown = sorted(k for k in host_values or {} if k not in rules.CONSISTENT_VARS)
+        if unknown:
+            self.module.fail_json(msg='host_values has unknown variables %s; use %s'
+                                  % (unknown, ', '.join(sorted(rules.CONSISTENT_VARS))))
+        violations = rules.check_description(desc, groups, config, host_values, self.params['cluster_hosts'])
         nodes = self.params['nodes'] or {}
         if self.params['stage'] == 'nodes':
             if self.params['nodes'] is None:
@@ -310,6 +327,8 @@ def main():
             npus_per_instance=dict(type='int'),
             groups=dict(type='dict', required=True),
             nodes=dict(type='dict'),
+            cluster_hosts=dict(type='list', elements='str'),
+            host_values=dict(type='dict'),
             model_allowed_patterns=dict(type='list', elements='str'),
             model_denied_patterns=dict(type='list', elements='str'),
             allowed_models=dict(type='dict'),

@@ -365,3 +365,34 @@ def test_argument_specs_mirror_defaults():
         assert name in options, name
         assert options[name].get('default') == value, name
     assert sorted(options['mindie_features']['options']) == sorted(rules.FEATURES)
+
+
+# ---- one description for the whole inventory, every node with a role ----------------------------
+
+def test_per_host_override_is_reported():
+    host_values = {
+        'mindie_model_name': {'p0': 'Qwen2-7B-Instruct', 'p1': 'Qwen2-7B-Instruct', 'd0': 'Qwen2-72B-Instruct'},
+        'mindie_features': {'p0': {}, 'p1': {'prefix_cache': False}, 'd0': {'prefix_cache': True}},
+        'mindie_layout': {'p0': 'multi', 'p1': 'multi', 'd0': 'multi'},
+    }
+    out = rules.check_description(desc(), MULTI, host_values=host_values)
+    assert rule_ids(out) == ['description_consistent', 'description_consistent']
+    assert all(v['host'] == 'd0' for v in out)
+    messages = ' '.join(v['message'] for v in out)
+    assert 'mindie_model_name differs from the value the run uses (Qwen2-7B-Instruct) (found: Qwen2-72B-Instruct)' in messages
+    assert 'mindie_features differs' in messages and 'group_vars/all' in messages
+
+
+def test_consistent_description_passes():
+    host_values = {'mindie_sampling_defaults': {'p0': {'temperature': 0.5}, 'd0': {'temperature': 0.5}},
+                   'mindie_npus_per_instance': {'p0': None, 'd0': None}}
+    assert rules.check_description(desc(sampling_defaults={'temperature': 0.5}), MULTI, host_values=host_values) == []
+    host_values['mindie_npus_per_instance']['d0'] = 4
+    out = rules.check_description(desc(sampling_defaults={'temperature': 0.5}), MULTI, host_values=host_values)
+    assert rule_ids(out) == ['description_consistent'] and out[0]['host'] == 'd0'
+
+
+def test_cluster_host_without_role():
+    out = rules.check_description(desc(), MULTI, cluster_hosts=['p0', 'p1', 'd0', 'd1', 'stray'])
+    assert rule_ids(out) == ['groups_unassigned'] and out[0]['host'] == 'stray'
+    assert 'mindie_single, mindie_prefill, mindie_decode, mindie_control' in out[0]['message']

@@ -94,3 +94,12 @@ def test_bad_inputs(capsys, monkeypatch):
     assert 'unknown keys' in run(capsys, monkeypatch, groups={'prefil': ['p0']})['msg']
     assert 'invalid model patterns' in run(capsys, monkeypatch, model_allowed_patterns=['('])['msg']
     assert 'must be a list' in run(capsys, monkeypatch, groups={'prefill': 'p0'})['msg']
+
+
+def test_host_values_and_cluster_hosts(capsys, monkeypatch):
+    result = run(capsys, monkeypatch, cluster_hosts=['p0', 'p1', 'd0', 'd1', 'x'],
+                 host_values={'mindie_layout': {'p0': 'multi', 'd1': 'single'}})
+    assert sorted((v['rule'], v['host']) for v in result['violations']) == [
+        ('description_consistent', 'd1'), ('groups_unassigned', 'x')]
+    result = run(capsys, monkeypatch, host_values={'mindie_image': {'p0': 'x'}})
+    assert result['failed'] is True and 'unknown variables' in result['msg']
