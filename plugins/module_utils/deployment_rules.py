@@ -346,6 +346,13 @@ def check_nodes(desc, groups, nodes, config=None):
             out.append(violation('npu_facts', stage, host, 'no NPU facts were gathered for the node', None,
                                  'run the preflight on the whole inventory (no --limit) with the node reachable'))
             continue
+        if facts.get('unparsed'):
+            out.append(violation('npu_smi_output', stage, host, 'npu_facts could not use the npu-smi output',
+                                 facts.get('error'),
+                                 'check the driver with "npu-smi info" on the node; if the table is healthy, '
+                                 'report its shape to the collection maintainers (the parser refuses to guess '
+                                 'an NPU count)'))
+            continue
         if facts.get('error') and not facts.get('present'):
             out.append(violation('npu_facts', stage, host, 'npu-smi could not be used', facts.get('error'),
                                  'install the Ascend driver (npu-smi in PATH or /usr/local/bin) and make '
@@ -542,7 +549,7 @@ def render_markdown(report):
         elif not node['gathered']:
             model, npus, hbm, health = 'not gathered', '-', '-', '-'
         elif not node['present']:
-            model, npus, hbm, health = 'no npu-smi', '-', '-', '-'
+            model, npus, hbm, health = 'no usable npu-smi', '-', '-', '-'
         else:
             model = node['model_name'] or node['model']
             npus = '%s (%s)' % (node['npu_count'], node['device_count'])

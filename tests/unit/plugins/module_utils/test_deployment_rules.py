@@ -396,3 +396,11 @@ def test_cluster_host_without_role():
     out = rules.check_description(desc(), MULTI, cluster_hosts=['p0', 'p1', 'd0', 'd1', 'stray'])
     assert rule_ids(out) == ['groups_unassigned'] and out[0]['host'] == 'stray'
     assert 'mindie_single, mindie_prefill, mindie_decode, mindie_control' in out[0]['message']
+
+
+def test_unparsed_npu_smi_output_has_its_own_fix():
+    nodes = cluster(d1={'present': False, 'unparsed': True,
+                        'error': 'cannot understand "npu-smi info" output: unknown second header line'})
+    out = rules.check_nodes(desc(), MULTI, nodes)
+    assert rule_ids(out) == ['npu_smi_output'] and out[0]['host'] == 'd1'
+    assert 'unknown second header line' in out[0]['message'] and 'refuses to guess' in out[0]['message']
