@@ -116,7 +116,7 @@ def generate_password(length=GENERATED_PASSWORD_LEN):
     """Random password with all four character classes (so it passes every rule)."""
     alphabet = string.ascii_letters + string.digits + GENERATED_SPECIALS
     while True:
-        candidate = "".join(secrets.choice(alphabet) for _ in range(length))
+        candidate = "".join(secrets.choice(alphabet) for dummy in range(length))
         if (any(c.islower() for c in candidate) and any(c.isupper() for c in candidate)
                 and any(c.isdigit() for c in candidate) and any(c in GENERATED_SPECIALS for c in candidate)):
             return candidate
@@ -128,7 +128,7 @@ def subject_to_name(subject):
     require_cryptography()
     if not isinstance(subject, dict):
         raise PkiError("the subject must be a mapping of C, ST, L, O, OU, CN, got %r" % (subject,))
-    unknown = sorted(set(subject) - set(k for k, _ in SUBJECT_FIELDS))
+    unknown = sorted(set(subject) - set(k for k, dummy in SUBJECT_FIELDS))
     if unknown:
         raise PkiError("unknown subject field(s) %s; allowed: C, ST, L, O, OU, CN" % ", ".join(unknown))
     if not subject.get("CN"):

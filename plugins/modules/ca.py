@@ -12,10 +12,10 @@ module: ca
 short_description: Self-signed MindIE CA (encrypted PKCS#1 key, CSR, certificate), idempotently
 version_added: 0.1.0
 description:
-  - Produces what the MindIE document's hand-typed C(openssl) commands produce in C(配置自动生成证书):
+  - "Produces what the MindIE document's hand-typed C(openssl) commands produce in C(配置自动生成证书):
     C(ca.key.pem), an RSA private key in PKCS#1 PEM encrypted with AES-256 (C(-----BEGIN RSA PRIVATE KEY-----),
     as C(openssl genrsa -aes256) writes it; mode C(0400)); C(ca.csr) (mode C(0600)); and C(ca.pem), a
-    self-signed SHA-256 X.509 v3 certificate with the document's C(v3_ca) extensions (mode C(0400)).
+    self-signed SHA-256 X.509 v3 certificate with the document's C(v3_ca) extensions (mode C(0400))."
   - The key password must satisfy MindIE's rules (8 to 128 characters, at least two of lower case, upper
     case, digit, special character); a weak one is refused with a message naming the rule.
   - An existing CA is kept when its key decrypts with O(password), matches the certificate, and the
@@ -24,7 +24,7 @@ description:
     O(force=true).
   - A missing certificate or CSR is recreated from an existing good key (that does not replace the CA key).
 author:
-  - ascend.mindie contributors
+  - ascend.mindie contributors (@ascend-mindie)
 requirements:
   - cryptography >= 38 (Python package, on the host that runs the module)
 options:
@@ -79,8 +79,10 @@ options:
     type: str
 attributes:
   check_mode:
+    description: Reports what would be written (and why) without writing anything.
     support: full
   diff_mode:
+    description: Shows a summary of the files or certificate before and after; never key or password content.
     support: full
 notes:
   - The certificate serial number is random (159 bits), like C(openssl x509 -req) in OpenSSL 3.

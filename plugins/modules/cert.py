@@ -25,7 +25,7 @@ description:
     C(cert_info.json) and the extra names, belongs to its key, and has more than O(renew_before_days)
     left. Otherwise it is re-issued (the renewal path) and the reasons are returned.
 author:
-  - ascend.mindie contributors
+  - ascend.mindie contributors (@ascend-mindie)
 requirements:
   - cryptography >= 38 (Python package, on the host that runs the module)
 options:
@@ -79,8 +79,10 @@ options:
     type: str
 attributes:
   check_mode:
+    description: Reports what would be written (and why) without writing anything.
     support: full
   diff_mode:
+    description: Shows a summary of the files or certificate before and after; never key or password content.
     support: full
 seealso:
   - module: ascend.mindie.ca

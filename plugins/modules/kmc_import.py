@@ -27,7 +27,7 @@ description:
   - Idempotent; the password file is rewritten only when it does not decrypt to O(password) with the
     active key (ciphertext is randomised, so it is compared decrypted).
 author:
-  - ascend.mindie contributors
+  - ascend.mindie contributors (@ascend-mindie)
 requirements:
   - cryptography >= 38 (Python package, on the host that runs the module)
 options:
@@ -62,8 +62,10 @@ options:
     type: str
 attributes:
   check_mode:
+    description: Reports what would be written (and why) without writing anything.
     support: full
   diff_mode:
+    description: Shows a summary of the files or certificate before and after; never key or password content.
     support: full
 notes:
   - Modes are fixed; C(0400) for the certificate, key and password file, C(0600) for the key store files

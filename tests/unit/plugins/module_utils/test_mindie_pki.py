@@ -76,7 +76,7 @@ def test_password_equal_to_account_refused():
 
 def test_generated_passwords_pass_rules():
     seen = set()
-    for _ in range(200):
+    for dummy in range(200):
         password = pki.generate_password()
         assert len(password) == pki.GENERATED_PASSWORD_LEN
         assert pki.password_problems(password) == []
@@ -140,17 +140,17 @@ def test_same_openssl_text_as_hand_made_ca(tmp_path, ca_key):
                     "\n[ v3_ca ]\nsubjectKeyIdentifier = hash\nauthorityKeyIdentifier = keyid:always,issuer\n"
                     "basicConstraints = critical, CA:true\nkeyUsage = critical, digitalSignature, cRLSign, keyCertSign\n")
     env = dict(os.environ, PKI_TEST_PW=PASSWORD)
-    run = dict(cwd=str(tmp_path), env=env, check=True, capture_output=True)
+    run = dict(cwd=str(tmp_path), env=env, capture_output=True)
     # OpenSSL 1.1 (the document's era) writes PKCS#1 from genrsa; 3.x needs -traditional for that.
-    legacy = ["-traditional"] if "OpenSSL 3" in subprocess.run([OPENSSL, "version"], capture_output=True,
-                                                              text=True).stdout else []
+    version = subprocess.run([OPENSSL, "version"], capture_output=True, text=True, check=True).stdout
+    legacy = ["-traditional"] if "OpenSSL 3" in version else []
     subprocess.run([OPENSSL, "genrsa"] + legacy + ["-aes256", "-passout", "env:PKI_TEST_PW", "-out", "hand.key",
-                                                   "3072"], **run)
+                                                   "3072"], check=True, **run)
     subprocess.run([OPENSSL, "req", "-out", "hand.csr", "-key", "hand.key", "-passin", "env:PKI_TEST_PW", "-new",
-                    "-config", "ca.conf", "-batch"], **run)
+                    "-config", "ca.conf", "-batch"], check=True, **run)
     subprocess.run([OPENSSL, "x509", "-req", "-in", "hand.csr", "-out", "hand.pem", "-sha256", "-days", "7300",
                     "-extfile", "ca.conf", "-extensions", "v3_ca", "-signkey", "hand.key",
-                    "-passin", "env:PKI_TEST_PW"], **run)
+                    "-passin", "env:PKI_TEST_PW"], check=True, **run)
     ours = pki.build_ca_cert(ca_key, SUBJECT, 7300)
     (tmp_path / "ours.pem").write_bytes(ours.public_bytes(serialization.Encoding.PEM))
     (tmp_path / "ours.csr").write_bytes(pki.build_csr(ca_key, SUBJECT).public_bytes(serialization.Encoding.PEM))
@@ -159,7 +159,7 @@ def test_same_openssl_text_as_hand_made_ca(tmp_path, ca_key):
     assert _text_without_values(str(tmp_path / "hand.csr"), "req") == \
         _text_without_values(str(tmp_path / "ours.csr"), "req")
     # `openssl rsa` reads our key with the password from the environment, and the same headers appear
-    subprocess.run([OPENSSL, "rsa", "-in", "ours.key", "-passin", "env:PKI_TEST_PW", "-check", "-noout"], **run)
+    subprocess.run([OPENSSL, "rsa", "-in", "ours.key", "-passin", "env:PKI_TEST_PW", "-check", "-noout"], check=True, **run)
     hand_head = (tmp_path / "hand.key").read_text().splitlines()[:3]
     ours_head = (tmp_path / "ours.key").read_text().splitlines()[:3]
     assert [h.split(",")[0] for h in hand_head] == [h.split(",")[0] for h in ours_head]
@@ -300,14 +300,14 @@ def test_issuing_ca_from_project(tmp_path, ca_key, ca_cert):
 
 
 def test_issuing_ca_refuses_mismatched_key(tmp_path, ca_key, ca_cert, leaf_key):
-    root, _ = _project(tmp_path, ca_key, ca_cert)
+    root, dummy = _project(tmp_path, ca_key, ca_cert)
     (root / "security/ca/ca.key.pem").write_bytes(pki.encrypt_key_pem(leaf_key, PASSWORD))
     with pytest.raises(pki.PkiError, match="does not belong"):
         pki.IssuingCA.from_project(str(root))
 
 
 def test_issuing_ca_tampered_password_file(tmp_path, ca_key, ca_cert):
-    root, _ = _project(tmp_path, ca_key, ca_cert)
+    root, dummy = _project(tmp_path, ca_key, ca_cert)
     text = (root / "security/ca/ca_passwd.txt").read_text()
     (root / "security/ca/ca_passwd.txt").write_text(text[:-6] + ("AAAA==" if not text.endswith("AAAA==") else "BBBB=="))
     with pytest.raises(pki.PkiError, match="cannot decrypt the CA key password file"):

@@ -83,7 +83,7 @@ def test_small_key_refused(tmp_path, monkeypatch):
 
 
 def test_wrong_password_is_reported_not_replaced(made, monkeypatch):
-    path, _ = made
+    path, dummy = made
     before = (path / "ca.key.pem").read_bytes()
     result = run_module(ca_module.main, _args(path, password="Other#Passw0rd"), monkeypatch=monkeypatch)
     assert not result["failed"] and not result["changed"]
@@ -106,7 +106,7 @@ def test_subject_change_needs_force_then_replaces_with_backup(made, monkeypatch)
 
 
 def test_expiry_margin_is_reported(made, monkeypatch):
-    path, _ = made
+    path, dummy = made
     result = run_module(ca_module.main, _args(path, renew_before_days=8000), monkeypatch=monkeypatch)
     assert any("renewal margin of 8000" in r for r in result["needs_regeneration"]) and not result["changed"]
 
@@ -123,7 +123,7 @@ def test_missing_cert_rebuilt_from_existing_key(made, monkeypatch):
 
 
 def test_mismatched_cert_is_reported(made, tmp_path, monkeypatch):
-    path, _ = made
+    path, dummy = made
     other = tmp_path / "other"
     run_module(ca_module.main, _args(other), monkeypatch=monkeypatch)
     os.chmod(str(path / "ca.pem"), 0o600)
@@ -133,7 +133,7 @@ def test_mismatched_cert_is_reported(made, tmp_path, monkeypatch):
 
 
 def test_mode_drift_is_fixed(made, monkeypatch):
-    path, _ = made
+    path, dummy = made
     os.chmod(str(path / "ca.key.pem"), 0o644)
     result = run_module(ca_module.main, _args(path), check_mode=True, monkeypatch=monkeypatch)
     assert result["changed"] and _mode(path / "ca.key.pem") == 0o644
@@ -142,7 +142,7 @@ def test_mode_drift_is_fixed(made, monkeypatch):
 
 
 def test_stale_csr_is_rewritten(made, monkeypatch):
-    path, _ = made
+    path, dummy = made
     os.chmod(str(path / "ca.csr"), 0o600)
     (path / "ca.csr").write_text("garbage")
     result = run_module(ca_module.main, _args(path), monkeypatch=monkeypatch)

@@ -71,7 +71,7 @@ def test_import_layout(imported, ca_dir):
 
 
 def test_second_run_changes_nothing(imported, ca_dir, monkeypatch):
-    dest, _ = imported
+    dest, dummy = imported
     snapshot = dict((str(p), p.read_bytes()) for p in dest.rglob("*") if p.is_file())
     again = run_module(kmc_import.main, _args(ca_dir, dest), diff=True, monkeypatch=monkeypatch)
     assert not again["changed"] and again["updated"] == []
@@ -86,7 +86,7 @@ def test_check_mode_writes_nothing(ca_dir, tmp_path, monkeypatch):
 
 
 def test_damaged_master_restored_from_standby(imported, ca_dir, monkeypatch):
-    dest, _ = imported
+    dest, dummy = imported
     os.chmod(str(dest / "tools/pmt/master/ksfa"), 0o600)
     (dest / "tools/pmt/master/ksfa").write_bytes(b"\x00garbage")
     result = run_module(kmc_import.main, _args(ca_dir, dest), monkeypatch=monkeypatch)
@@ -99,7 +99,7 @@ def test_damaged_master_restored_from_standby(imported, ca_dir, monkeypatch):
 
 
 def test_both_damaged_fails_and_writes_nothing(imported, ca_dir, monkeypatch):
-    dest, _ = imported
+    dest, dummy = imported
     for rel in ("tools/pmt/master/ksfa", "tools/pmt/standby/ksfb"):
         (dest / rel).write_bytes(b"broken " + rel.encode())
     os.chmod(str(dest / "security/ca/ca.pem"), 0o600)
@@ -111,7 +111,7 @@ def test_both_damaged_fails_and_writes_nothing(imported, ca_dir, monkeypatch):
 
 
 def test_rotation(imported, ca_dir, monkeypatch):
-    dest, _ = imported
+    dest, dummy = imported
     old_text = (dest / "security/ca/ca_passwd.txt").read_text()
     result = run_module(kmc_import.main, _args(ca_dir, dest, rotate=True), monkeypatch=monkeypatch)
     assert result["changed"] and result["keystore"]["key_ids"] == [1, 2] and result["keystore"]["active_key_id"] == 2
@@ -123,7 +123,7 @@ def test_rotation(imported, ca_dir, monkeypatch):
 
 
 def test_tampered_password_file_is_rewritten(imported, ca_dir, monkeypatch):
-    dest, _ = imported
+    dest, dummy = imported
     path = dest / "security/ca/ca_passwd.txt"
     os.chmod(str(path), 0o600)
     text = path.read_text().strip()
