@@ -305,3 +305,53 @@ def test_verdict_hbm_table_is_configurable_for_a3_variant():
     assert evidence_by_source(evidence)['hbm']['suggests'] == 'mismatch'
     dummy, evidence = npu_smi.model_verdict(table, None, None, {npu_smi.MODEL_A3: [32768, 65536]})
     assert evidence_by_source(evidence)['hbm']['suggests'] == npu_smi.MODEL_A3
+
+
+# ---- the lab's simulators (tests/lab) print what the parser accepts -------------------------------
+
+LAB = os.path.join(os.path.dirname(__file__), '..', '..', '..', 'lab')
+LAB_EXPECTED = {
+    'a2-64g': ('atlas_800i_a2', 8, 8, [65536]),
+    'a2-32g': ('atlas_800i_a2', 8, 8, [32768]),
+    'a3': ('atlas_800i_a3', 8, 16, [65536]),
+    'a2-7npu': ('atlas_800i_a2', 7, 7, [65536]),
+    'a2-bad-health': ('atlas_800i_a2', 8, 8, [65536]),
+    'a1-910': ('other', 8, 8, [32768]),
+}
+
+
+def _lab_output(tmp_path, profile, argv):
+    import json
+    import subprocess
+    import sys
+    sys.path.insert(0, LAB)
+    try:
+        import profiles
+    finally:
+        sys.path.remove(LAB)
+    doc = profiles.render_node_profile(profile, 'unit', 'node-1', 0, 0)
+    path = tmp_path / 'profile.json'
+    path.write_text(json.dumps(doc))
+    env = dict(os.environ, ATLAS_LAB_PROFILE=str(path))
+    proc = subprocess.run([sys.executable] + argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          universal_newlines=True, check=False)
+    return proc.returncode, proc.stdout
+
+
+@pytest.mark.parametrize('profile', sorted(LAB_EXPECTED))
+def test_lab_simulator_profiles(tmp_path, profile):
+    if not os.path.isfile(os.path.join(LAB, 'sim', 'npu_smi.py')):
+        pytest.skip('tests/lab/sim/npu_smi.py is not in this tree')
+    from ansible_collections.ascend.mindie.plugins.module_utils import dmidecode
+    rc, out = _lab_output(tmp_path, profile, [os.path.join(LAB, 'sim', 'npu_smi.py'), 'info'])
+    assert rc == 0
+    table = npu_smi.parse_npu_smi_info(out)
+    rc, dmi_out = _lab_output(tmp_path, profile, [os.path.join(LAB, 'sim', 'dmidecode.py'), '-t', '1'])
+    product = dmidecode.parse_system_information(dmi_out)['product_name'] if rc == 0 else None
+    model, evidence = npu_smi.model_verdict(table, dmidecode.classify_product(product), product)
+    summary = npu_smi.summarize(table)
+    assert (model, summary['npu_count'], summary['device_count'], summary['hbm_total_mb_per_device']) == \
+        LAB_EXPECTED[profile], evidence
+    assert bool(summary['unhealthy']) == (profile == 'a2-bad-health')
+    rc, board = _lab_output(tmp_path, profile, [os.path.join(LAB, 'sim', 'npu_smi.py'), 'info', '-t', 'board', '-i', '0'])
+    assert rc == 0 and npu_smi.parse_key_value_blocks(board)[0]['Firmware Version']
