@@ -209,10 +209,11 @@ def wait_for_pool(read, required, timeout, interval, clock=time.time, sleep=time
 
 
 def explain(facts, target_bits):
-    """One sentence for the operator: why the check failed (with the values) and what to do."""
+    """One message for the operator: what was read (values), the daemon's state and what to do."""
     pool = facts['poolsize']
     check = facts['check']
     haveged = facts['haveged']
+    systemd = facts.get('init_system') == 'systemd'
     if haveged['running']:
         daemon = 'haveged is running (pid %s, -w %s)' % (
             ', '.join(str(proc['pid']) for proc in haveged['processes']),
@@ -221,20 +222,32 @@ def explain(facts, target_bits):
         daemon = 'haveged is installed but not running'
     else:
         daemon = 'haveged is not installed'
+
+    if not haveged['installed']:
+        fix = 'install haveged (entropy_package_source / entropy_package_dir) and start it with -w %d' % target_bits
+    elif not haveged['running']:
+        fix = ('find out why haveged stops: %s' % (
+            'systemctl status haveged; journalctl -u haveged' if systemd else
+            'run "/usr/sbin/haveged -F -w %d" by hand and read its error' % target_bits))
+    elif haveged['write_bits'] != target_bits:
+        fix = 'restart haveged with -w %d' % target_bits
+    elif facts['mode'] == MODE_FULL_POOL:
+        fix = ('this kernel seeds its fixed pool itself; check dmesg for "crng init done" and that '
+               'nothing drains /dev/random')
+    else:
+        fix = ('haveged runs as asked but the kernel does not take its entropy (in a container it '
+               'lacks CAP_SYS_ADMIN for the watermark and RNDADDENTROPY); run it on the host, or give '
+               'it longer with entropy_wait_timeout')
+
     if facts['mode'] == MODE_FULL_POOL:
         what = ('the kernel pool is a fixed %d bits (RNG after the 2022 rewrite), so it must read full '
                 '(%d); entropy_avail read %d..%d over %d samples in %.1f s'
                 % (pool, pool, check['min_seen'], check['max_seen'], check['samples'], check['waited']))
-        fix = ('this kernel seeds itself; check dmesg for "crng init done" and that nothing drains '
-               '/dev/random')
     else:
         what = ('the kernel pool is %d bits, so haveged -w %d should keep entropy_avail at >= %d; it '
                 'read %d..%d over %d samples in %.1f s'
                 % (pool, target_bits, facts['required_bits'], check['min_seen'], check['max_seen'],
                    check['samples'], check['waited']))
-        fix = ('start haveged with -w %d (journalctl -u haveged or /var/log for its errors; in a '
-               'container it cannot set the watermark) or give it longer with entropy_wait_timeout'
-               % target_bits)
     return '%s; %s. Fix: %s.' % (what, daemon, fix)
 
 

@@ -305,7 +305,8 @@ def test_gather_low_entropy_fails_with_clear_message(tmp_path):
     msg = facts['message']
     assert 'pool is 4096 bits' in msg and '>= 4064' in msg and 'read 99..102' in msg
     assert 'haveged is running (pid 5, -w 4096)' in msg
-    assert 'entropy_wait_timeout' in msg and 'Fix:' in msg
+    assert 'Fix: haveged runs as asked but the kernel does not take its entropy' in msg
+    assert 'entropy_wait_timeout' in msg
 
 
 def test_gather_without_package_tools_fails(tmp_path):
@@ -313,13 +314,37 @@ def test_gather_without_package_tools_fails(tmp_path):
         run_gather(tmp_path, FakeRunner({}), bins())
 
 
-def test_explain_fixed_pool_not_installed():
-    facts = {'poolsize': 256, 'mode': 'full_pool', 'required_bits': 256,
-             'check': {'min_seen': 30, 'max_seen': 40, 'samples': 2, 'waited': 1.0},
-             'haveged': {'running': False, 'installed': False, 'processes': [], 'write_bits': None}}
+def _facts(mode='watermark', pool=4096, running=False, installed=True, write_bits=None, init='other'):
+    return {'poolsize': pool, 'mode': mode, 'required_bits': 256 if mode == 'full_pool' else 4064,
+            'init_system': init,
+            'check': {'min_seen': 30, 'max_seen': 40, 'samples': 2, 'waited': 1.0},
+            'haveged': {'running': running, 'installed': installed,
+                        'processes': [{'pid': 9, 'argv': ['haveged']}] if running else [],
+                        'write_bits': write_bits}}
+
+
+@pytest.mark.parametrize('kwargs,daemon,fix', [
+    (dict(mode='full_pool', pool=256, installed=False), 'haveged is not installed',
+     'Fix: install haveged (entropy_package_source / entropy_package_dir) and start it with -w 4096.'),
+    (dict(), 'haveged is installed but not running',
+     'Fix: find out why haveged stops: run "/usr/sbin/haveged -F -w 4096" by hand and read its error.'),
+    (dict(init='systemd'), 'haveged is installed but not running',
+     'Fix: find out why haveged stops: systemctl status haveged; journalctl -u haveged.'),
+    (dict(running=True, write_bits=1024), 'haveged is running (pid 9, -w 1024)',
+     'Fix: restart haveged with -w 4096.'),
+    (dict(running=True), 'haveged is running (pid 9, -w not set)', 'Fix: restart haveged with -w 4096.'),
+    (dict(mode='full_pool', pool=256, running=True, write_bits=4096), 'haveged is running (pid 9, -w 4096)',
+     'crng init done'),
+])
+def test_explain_names_values_state_and_fix(kwargs, daemon, fix):
+    facts = _facts(**kwargs)
     msg = explain(facts, 4096)
-    assert 'fixed 256 bits' in msg and 'read 30..40' in msg and 'haveged is not installed' in msg
-    assert 'crng init done' in msg
+    assert 'read 30..40 over 2 samples in 1.0 s' in msg
+    assert daemon in msg and fix in msg
+    if facts['mode'] == 'full_pool':
+        assert msg.startswith('the kernel pool is a fixed 256 bits (RNG after the 2022 rewrite), so it must read full (256)')
+    else:
+        assert msg.startswith('the kernel pool is 4096 bits, so haveged -w 4096 should keep entropy_avail at >= 4064')
 
 
 def test_default_paths_are_the_kernel_ones():
