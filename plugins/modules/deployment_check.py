@@ -78,9 +78,10 @@ options:
   host_values:
     description:
       - Per-host values of the description variables (C(mindie_layout), C(mindie_model_name), C(mindie_features),
-        C(mindie_sampling_defaults), C(mindie_npus_per_instance)) as seen by every host, as
-        C({variable: {host: value}}). A host whose value differs from the one this check uses is reported:
-        the description must be one for the whole inventory.
+        C(mindie_sampling_defaults), C(mindie_npus_per_instance)) as seen by every host, keyed by variable
+        and then by host.
+      - A host whose value differs from the one this check uses is reported, because the description must
+        be one for the whole inventory.
     type: dict
   nodes:
     description:
