@@ -673,9 +673,17 @@ def classify_ping(res, address):
     return out
 
 
-def run_pings(tool, pings, concurrency=1, packet_size=None, extra_args=None, clock=None):
+RECHECK_STATES = ('loss', 'timeout')
+
+
+def run_pings(tool, pings, concurrency=1, packet_size=None, extra_args=None, clock=None,
+              recheck=False):
     """Run ``pings`` (dicts with ``device`` and ``address``; other keys are passed through)
     with at most ``concurrency`` hccn_tool processes in flight on this node.
+
+    With ``recheck``, pings that lost packets or timed out run once more after the others: the
+    first packet to a fresh neighbour often dies in ARP resolution. A ping clean on the second
+    try is ``ok`` with ``flaky`` true and its first try kept in ``first_try``.
 
     Returns (results in input order, stats) where stats holds ``max_in_flight`` and ``elapsed``.
     """
@@ -704,5 +712,15 @@ def run_pings(tool, pings, concurrency=1, packet_size=None, extra_args=None, clo
     workers = max(1, min(int(concurrency), len(pings) or 1))
     with ThreadPoolExecutor(max_workers=workers) as pool:
         results = list(pool.map(one, pings))
-    return results, {'max_in_flight': stats['max_in_flight'],
+        again = [i for i, r in enumerate(results) if recheck and r['state'] in RECHECK_STATES]
+        for i, second in zip(again, pool.map(one, [pings[i] for i in again])):
+            first = results[i]
+            second['first_try'] = dict((k, first[k]) for k in (
+                'state', 'received', 'transmitted', 'message', 'stdout'))
+            second['flaky'] = bool(second['ok'])
+            second['attempts'] += first['attempts']
+            results[i] = second
+    for r in results:
+        r.setdefault('flaky', False)
+    return results, {'max_in_flight': stats['max_in_flight'], 'rechecked': len(again),
                      'elapsed': round(clock() - started, 3), 'concurrency': workers}

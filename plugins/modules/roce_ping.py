@@ -76,6 +76,13 @@ options:
       - Payload bytes per packet (C(pkt) argument, 0..65507). Unset keeps the tool default
         (4096).
     type: int
+  recheck:
+    description:
+      - Action C(run). Run pings that lost packets or timed out once more after the others (the
+        first packet to a fresh neighbour often dies in ARP resolution). A ping clean on the
+        second try is C(ok) with C(flaky) true; the evaluation lists it as a warning.
+    type: bool
+    default: true
   extra_args:
     description:
       - Arguments appended to every ping, for options of newer hccn_tool releases (for
@@ -248,6 +255,14 @@ results:
       description: Seconds this ping took including retries.
       type: float
       returned: always
+    flaky:
+      description: The ping failed first and was clean on the recheck.
+      type: bool
+      returned: always
+    first_try:
+      description: State, counts, message and stdout of the first try of a rechecked ping.
+      type: dict
+      returned: when the ping was rechecked
     message:
       description: Why the ping is not C(ok).
       type: str
@@ -277,7 +292,7 @@ summary:
   description: Counts and timing of this node's run.
   returned: when action is run
   type: dict
-  sample: {total: 8, ok: 8, failed: 0, elapsed: 3.4, max_in_flight: 1, concurrency: 1}
+  sample: {total: 8, ok: 8, failed: 0, elapsed: 3.4, max_in_flight: 1, concurrency: 1, rechecked: 0}
 plan:
   description:
     - Pairs (C(pings) with C(src)/C(dst) port names), C(per_node) ping lists, C(load) per node,
@@ -354,11 +369,13 @@ def run(module):
     tool = HccnTool(p['tool'], timeout=p['timeout'], retries=p['retries'], backoff=p['backoff'],
                     backoff_max=p['backoff_max'])
     results, stats = run_pings(tool, pings, concurrency=p['concurrency'],
-                               packet_size=p['packet_size'], extra_args=p['extra_args'])
+                               packet_size=p['packet_size'], extra_args=p['extra_args'],
+                               recheck=p['recheck'])
     n_ok = sum(1 for r in results if r['ok'])
     module.exit_json(changed=False, results=results, summary=dict(
         total=len(results), ok=n_ok, failed=len(results) - n_ok, elapsed=stats['elapsed'],
-        max_in_flight=stats['max_in_flight'], concurrency=stats['concurrency']))
+        max_in_flight=stats['max_in_flight'], concurrency=stats['concurrency'],
+        rechecked=stats['rechecked']))
 
 
 def plan_mesh(module):
@@ -398,6 +415,7 @@ def main():
             backoff_max=dict(type='float', default=3),
             packet_size=dict(type='int'),
             extra_args=dict(type='list', elements='str', default=[]),
+            recheck=dict(type='bool', default=True),
             nodes=dict(type='list', elements='dict'),
             scope=dict(type='str', default='pd', choices=['pd', 'cluster']),
             pairing=dict(type='str', default='same_index', choices=['same_index', 'full_mesh']),

@@ -96,7 +96,7 @@ def timed(fn):
     return time.time() - started
 
 
-def bench(size, pairing, keep):
+def bench(size, pairing, keep, report_root):
     lab_id = 'roce-bench-%d' % size
     half = size // 2
     lab(lab_id, 'down')
@@ -111,7 +111,7 @@ def bench(size, pairing, keep):
             out = os.path.join(tmp, 'result.json')
             play = os.path.join(tmp, 'play.yml')
             with open(play, 'w') as fh:
-                fh.write(PLAYBOOK.format(report_dir=os.path.join(tmp, 'reports'),
+                fh.write(PLAYBOOK.format(report_dir=os.path.join(report_root, str(size)),
                                          pairing=pairing, out=out))
             cmd = ['ansible-playbook', '-i', inventory, '--forks', str(size), play]
             role_s = timed(lambda: subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL))
@@ -120,8 +120,9 @@ def bench(size, pairing, keep):
         per_node = data['per_node']
         result = data['result']
         if not result['ok']:
-            print('warning: the check did not pass on the healthy lab (%s failed pairs)'
-                  % result['failed_pairs'], file=sys.stderr)
+            print('warning: the check did not pass on the healthy lab (%s failed pairs); see %s'
+                  % (result['failed_pairs'], os.path.join(report_root, str(size), 'roce.md')),
+                  file=sys.stderr)
         serial_s = timed(lambda: [ssh(hosts[h], ping_script(per_node[h])) for h in sorted(per_node)])
         busiest = max(sorted(per_node), key=lambda h: len(per_node[h]))
         floor_s = timed(lambda: ssh(hosts[busiest], ping_script(per_node[busiest])))
@@ -143,10 +144,12 @@ def main():
     ap.add_argument('--pairing', choices=['same_index', 'full_mesh'], default='same_index')
     ap.add_argument('--keep', action='store_true', help='leave the labs up')
     ap.add_argument('--json', help='also write the rows to this file')
+    ap.add_argument('--report-dir', default='/tmp/roce-bench-reports',
+                    help='where the role writes its reports (one directory per size)')
     args = ap.parse_args()
     if os.geteuid() != 0:
         sys.exit('run as root (the lab needs it)')
-    rows = [bench(n, args.pairing, args.keep) for n in args.nodes]
+    rows = [bench(n, args.pairing, args.keep, args.report_dir) for n in args.nodes]
     head = ('| nodes | pings (busiest node) | role: whole play | role: ping phase | '
             'node after node | floor (busiest node back to back) |')
     print(head)

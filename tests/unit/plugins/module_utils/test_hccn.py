@@ -398,3 +398,42 @@ class TestRunPings:
                        extra_args=['x', 1])
         assert runner.calls[0] == ['/t', '-i', '3', '-ping', '-g', 'address', '10.0.0.2', 'pkt',
                                    '64', 'x', '1']
+
+
+class TestRecheck:
+    def test_flaky_pair_passes_on_second_try_and_keeps_first(self):
+        outputs = iter([
+            (100, 'device 0 PING 10.0.0.2\nrecv time out seq=0\nrecv seq=1,time=0.1ms\n'
+                  'recv seq=2,time=0.1ms\n3 packets transmitted, 2 received, 33.33% packet loss\n',
+             '', False),
+            (0, 'device 0 PING 10.0.0.3\nrecv seq=0,time=0.1ms\n1 packets transmitted, 1 received, '
+                '0.00% packet loss\n', '', False),
+            (0, 'device 0 PING 10.0.0.2\nrecv seq=0,time=0.1ms\n1 packets transmitted, 1 received, '
+                '0.00% packet loss\n', '', False),
+        ])
+        calls = []
+
+        def runner(argv, timeout):
+            calls.append(argv[6])
+            return next(outputs)
+        tool = hccn.HccnTool('/x', retries=0, runner=runner)
+        pings = [{'device': 0, 'address': '10.0.0.2'}, {'device': 0, 'address': '10.0.0.3'}]
+        results, stats = hccn.run_pings(tool, pings, recheck=True)
+        assert calls == ['10.0.0.2', '10.0.0.3', '10.0.0.2']   # the recheck runs after the others
+        assert results[0]['ok'] and results[0]['flaky'] and results[0]['attempts'] == 2
+        assert results[0]['first_try']['received'] == 2 and stats['rechecked'] == 1
+        assert results[1]['ok'] and not results[1]['flaky']
+
+    def test_no_recheck_for_link_down_or_errors_and_still_failing_stays_failed(self):
+        table = {
+            '10.0.0.4': (1, '', 'Execute failed: Link status is down.\n', False),
+            '10.0.0.5': (100, 'device 0 PING 10.0.0.5\nrecv time out seq=0\n1 packets transmitted, '
+                              '0 received, 100.00% packet loss\n', '', False),
+        }
+        runner = FakeRunner(table)
+        tool = hccn.HccnTool('/x', retries=0, runner=runner)
+        results, stats = hccn.run_pings(tool, [{'device': 0, 'address': a} for a in sorted(table)],
+                                        recheck=True)
+        assert [c[6] for c in runner.calls] == ['10.0.0.4', '10.0.0.5', '10.0.0.5']
+        assert results[0]['state'] == 'link_down' and results[1]['state'] == 'loss'
+        assert not results[1]['flaky'] and results[1]['first_try']['state'] == 'loss'

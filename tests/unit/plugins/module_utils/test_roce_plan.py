@@ -285,3 +285,32 @@ class TestEvaluate:
         assert '| d00 | - | 7/8 ! |' in md     # one pair of the 8 not pinged
         assert '| p00 | 7/8 ! | - |' in md
         assert 'd00:dev3' in md
+
+
+class TestFlaky:
+    def test_flaky_pair_is_a_warning_not_a_failure(self):
+        nodes = cluster(1, 1)
+        pl = rp.plan(nodes)
+        res = all_ok(pl)
+        first = list(itertools.chain(*res.values()))[0]
+        first.update(flaky=True, first_try={'state': 'loss', 'received': 2, 'transmitted': 3})
+        rep = rp.evaluate(nodes, pl, res)
+        reach = [c for c in rep['checks'] if c['name'] == 'reachability'][0]
+        assert rep['ok'] and reach['status'] == 'warn' and rep['vlan']['verdict'] == 'same'
+        assert reach['problems'][0]['port'] == first['id']
+        assert '2 of 3 received' in reach['problems'][0]['message']
+        assert '| reachability | WARN |' in rp.markdown(rep)
+
+    def test_failure_lines_name_pairs_not_warnings(self):
+        nodes = cluster(1, 1)
+        pl = rp.plan(nodes)
+        res = all_ok(pl)
+        rows = list(itertools.chain(*res.values()))
+        rows[0].update(flaky=True, first_try={'state': 'loss', 'received': 0, 'transmitted': 3})
+        rows[1].update(ok=False, state='loss', received=0, transmitted=3, message='0 of 3')
+        lines = rp.failure_lines(rp.evaluate(nodes, pl, res))
+        assert lines[0].startswith('reachability: 7 of 8 planned pings succeeded')
+        src, dst = rows[1]['id'].split('>')
+        assert any(l.startswith('pair %s (' % src) and dst in l for l in lines)
+        src, dst = rows[0]['id'].split('>')
+        assert not any(src in l and dst in l for l in lines)
