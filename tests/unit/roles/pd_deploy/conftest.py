@@ -16,6 +16,8 @@ COMPONENTS = ('controller', 'coordinator', 'server')
 SECURITY_FILES = ('security/ca/ca.pem', 'security/ca/ca.key.pem', 'security/ca/ca_passwd.txt',
                   'tools/pmt/master/ksfa', 'tools/pmt/standby/ksfb', 'gen_cert.json', 'cert_info.json')
 
+POD_FILES = ('mindie_gen_cert.py', 'kmc.py', 'mindie_pki.py')
+
 PLAYBOOK = """
 - name: Render pd_deploy
   hosts: localhost
@@ -78,15 +80,16 @@ def render(tmp_path_factory):
             name: {'hosts': {h: (hv or {}) for h, hv in hosts.items()}} for name, hosts in groups.items()}}}
         (work / 'inventory.yml').write_text(yaml.safe_dump(inventory))
         (work / 'play.yml').write_text(PLAYBOOK)
-        gen_cert = work / 'mindie_gen_cert.py'
-        gen_cert.write_text('# test fixture standing in for roles/pki/files/mindie_gen_cert.py\n')
         material = make_pki(str(work / 'pki')) if pki else {}
+        if pki:
+            os.makedirs(str(work / 'pki' / 'pod'))
+            for name in POD_FILES:  # stand-ins for the PKI role's in-pod script and libraries
+                (work / 'pki' / 'pod' / name).write_text('# test fixture: %s\n' % name)
         variables = {
             'mindie_image': 'swr.example/mindie:2.3.0-800I-A2',
             'mindie_model_name': 'Qwen2-7B-Instruct',
             'pd_deploy_kubernetes_version': '1.30',
             'mindie_pki_dir': str(work / 'pki'),
-            'pd_deploy_gen_cert_script_src': str(gen_cert),
             'pd_deploy_apply': False,
             'mindie_report_dir': str(work / 'reports'),
         }
