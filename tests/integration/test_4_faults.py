@@ -1,0 +1,215 @@
+# Copyright: (c) 2026, ascend.mindie contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Faults on the converged cluster: lab faults (sshd, VLAN, link), a missing package source, damaged
+key store files, an interrupted PKI run and a deployment that fails halfway. Each test clears its
+faults (fixture ``clean_lab``) and restores what it damaged."""
+import os
+import re
+import shutil
+import signal
+import socket
+import time
+
+import pytest
+
+from conftest import FLOW, NODES, Env, default_deployment, diff_nodes, snapshot_dir, snapshot_nodes
+
+COMPONENT = "server"
+
+
+def _wait_port_closed(host, port=22, timeout=10):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            socket.create_connection((host, port), timeout=1).close()
+        except OSError:
+            return True
+        time.sleep(0.2)
+    return False
+
+
+def test_node_dropping_off_mid_run_stops_the_run_naming_it(clean_lab, lab, env):
+    victim = "decode-2"
+    others = [n for n in NODES if n != victim]
+    before = snapshot_nodes(lab, others)
+    trigger = "TASK [ascend.mindie.roce : Plan which ports ping which"
+    state = {"stopped": False}
+
+    def watch(line, _proc):
+        if not state["stopped"] and line.startswith(trigger):
+            lab.fault("sshd-stop", victim)
+            state["stopped"] = _wait_port_closed(lab.hosts[victim]["ansible_host"])
+
+    # No SSH multiplexing: every task opens a new connection, as after a real outage.
+    no_mux = {"ansible_ssh_common_args": "-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null "
+                                         "-o ControlMaster=no -o ConnectTimeout=5"}
+    result = env.run(["preflight.yml", "roce.yml"], extra_vars=no_mux, watch=watch)
+    assert state["stopped"], "the run never reached %r, or sshd did not stop:\n%s" % (trigger, result.explain())
+    assert result.rc != 0, "the run succeeded with %s gone:\n%s" % (victim, result.explain())
+    assert re.search(r"(fatal|UNREACHABLE).*\[%s\]|\[%s\].*UNREACHABLE" % (victim, victim), result.output), \
+        result.explain()
+    assert result.recap.get(victim, {}).get("unreachable") or result.recap.get(victim, {}).get("failed"), \
+        result.explain()
+    # nothing was written on the nodes that stayed up
+    changes = diff_nodes(before, snapshot_nodes(lab, others))
+    assert changes == [], "\n".join(changes)
+    # back online: the next run converges without changes
+    lab.clear()
+    again = env.run(["preflight.yml", "roce.yml"])
+    assert again.rc == 0 and again.changed == {}, again.explain()
+
+
+@pytest.mark.parametrize("fault,node,args,expected", [
+    ("vlan", "decode-1", ["1", "200"], [r"decode-1", r"\b200\b"]),
+    ("link-down", "prefill-2", ["3"], [r"prefill-2", r"(?i)\bdown\b"]),
+], ids=["port-moved-to-another-vlan", "link-down"])
+def test_network_fault_fails_roce_naming_node_and_port(clean_lab, lab, env, fault, node, args, expected):
+    lab.fault(fault, node, *args)
+    before = env.snapshot()
+    result = env.run("roce.yml")
+    after = env.snapshot()
+    assert result.rc != 0, "%s on %s port %s was not noticed:\n%s" % (fault, node, args[0], result.explain())
+    failure = result.output[result.output.find("FAILED!"):] if "FAILED!" in result.output else result.output
+    missing = [r for r in expected if not re.search(r, failure)]
+    assert missing == [], "the failure does not name %s:\n%s" % (missing, result.explain())
+    assert re.search(r"(?i)(port|npu|phy|eth)\W*%s\b" % args[0], failure), \
+        "the failure does not name port %s:\n%s" % (args[0], result.explain())
+    before["reports"], after["reports"] = {}, {}  # the RoCE report records the failure
+    assert Env.changes(before, after) == []
+
+
+def test_missing_package_source_is_a_clear_error(clean_lab, lab, env):
+    before = env.snapshot()
+    result = env.run("entropy.yml", extra_vars={"entropy_package_dir": "/nonexistent/ascend-packages"})
+    after = env.snapshot()
+    assert result.rc != 0, result.explain()
+    assert "/nonexistent/ascend-packages" in result.output, result.explain()
+    assert Env.changes(before, after) == []
+
+
+def _store_paths(env, component=COMPONENT):
+    base = os.path.join(env.pki_dir, "components", component, "tools", "pmt")
+    return os.path.join(base, "master", "ksfa"), os.path.join(base, "standby", "ksfb")
+
+
+def _corrupt(path):
+    with open(path, "rb") as handle:
+        data = handle.read()
+    garbage = bytes((b ^ 0x5A) for b in data[:64]) + data[64:]
+    with open(path, "wb") as handle:
+        handle.write(garbage)
+    return garbage
+
+
+def _load_pair(master, standby):
+    from ansible_collections.ascend.mindie.plugins.module_utils import kmc  # pylint: disable=import-error
+    return kmc.load_pair(master, standby)
+
+
+def test_corrupted_master_key_store_is_recovered_from_standby(clean_lab, env):
+    master, standby = _store_paths(env)
+    ca_before = snapshot_dir(os.path.join(env.pki_dir, "ca"))
+    backup = {p: open(p, "rb").read() for p in (master, standby)}
+    garbage = _corrupt(master)
+    try:
+        assert _load_pair(master, standby).master_state != "ok"
+        result = env.run("pki.yml")
+        assert result.rc == 0, result.explain()
+        with open(master, "rb") as handle:
+            assert handle.read() != garbage, "the corrupted master file was left as it was"
+        loaded = _load_pair(master, standby)
+        assert (loaded.master_state, loaded.standby_state) == ("ok", "ok"), loaded.problems
+        assert snapshot_dir(os.path.join(env.pki_dir, "ca")) == ca_before, "the CA changed"
+        assert oct(os.stat(master).st_mode & 0o777) == oct(0o600)
+        again = env.run("pki.yml")
+        assert again.rc == 0 and again.changed == {}, again.explain()
+    finally:
+        if _load_pair(master, standby).master_state != "ok":
+            for path, data in backup.items():
+                with open(path, "wb") as handle:
+                    handle.write(data)
+
+
+def test_both_key_store_files_corrupted_is_a_clear_error_and_nothing_is_overwritten(clean_lab, env):
+    master, standby = _store_paths(env)
+    backup = {p: open(p, "rb").read() for p in (master, standby)}
+    try:
+        damaged = {p: _corrupt(p) for p in (master, standby)}
+        before = snapshot_dir(env.pki_dir)
+        result = env.run("pki.yml")
+        assert result.rc != 0, "both key store files damaged, yet pki succeeded:\n" + result.explain()
+        assert "ksfa" in result.output and "ksfb" in result.output, result.explain()
+        assert re.search(r"(?i)(damaged|corrupt|cannot|invalid|unreadable)", result.output), result.explain()
+        for path, data in damaged.items():
+            with open(path, "rb") as handle:
+                assert handle.read() == data, "%s was overwritten" % path
+        changes = [c for c in Env.changes({"nodes": {}, "pki": before, "reports": {}, "cluster": {}},
+                                          {"nodes": {}, "pki": snapshot_dir(env.pki_dir), "reports": {},
+                                           "cluster": {}})]
+        assert changes == [], "\n".join(changes)
+    finally:
+        for path, data in backup.items():
+            with open(path, "wb") as handle:
+                handle.write(data)
+    assert env.run("pki.yml").changed == {}
+
+
+def test_run_interrupted_after_ca_before_certificates_converges_without_new_ca(clean_lab, env):
+    pki_dir = os.path.join(env.scratch, "pki-interrupted")
+    deployment = default_deployment(env)
+    deployment["mindie_pki_dir"] = pki_dir
+    static = {"pki_static_certs": [{"name": "coordinator-host", "component": "coordinator",
+                                    "ips": ["198.18.0.1"], "dns": ["mindie.example"]}]}
+    trigger = "TASK [ascend.mindie.pki : Stop when the CA should be replaced"
+    state = {"killed": False}
+
+    def watch(line, proc):
+        if not state["killed"] and line.startswith(trigger):
+            os.killpg(proc.pid, signal.SIGKILL)  # as hard as a lost control node
+            state["killed"] = True
+
+    first = env.run("pki.yml", deployment=deployment, extra_vars=static, watch=watch)
+    assert state["killed"], "the run never reached %r:\n%s" % (trigger, first.explain())
+    ca_dir = os.path.join(pki_dir, "ca")
+    ca = snapshot_dir(ca_dir)
+    assert any(k.endswith("ca.pem") for k in ca), "the CA was not built before the interruption: %s" % ca
+    assert not os.path.exists(os.path.join(pki_dir, "issued", "coordinator-host")), "certificates already issued"
+
+    second = env.run("pki.yml", deployment=deployment, extra_vars=static)
+    assert second.rc == 0, second.explain()
+    assert snapshot_dir(ca_dir) == ca, "the CA was regenerated by the re-run"
+    issued = snapshot_dir(os.path.join(pki_dir, "issued", "coordinator-host"))
+    assert issued, "the re-run did not issue the certificate"
+    third = env.run("pki.yml", deployment=deployment, extra_vars=static)
+    assert third.rc == 0 and third.changed == {}, third.explain()
+    shutil.rmtree(pki_dir)
+
+
+def test_apply_failing_halfway_converges_on_rerun(clean_lab, env):
+    store = env.standin.store
+    teardown = env.run("teardown.yml")
+    assert teardown.rc == 0, teardown.explain()
+    assert env.standin.objects("deployments") == [], "teardown left Deployments"
+    with store.lock:
+        store.fail.add("mindie-server")
+    try:
+        failed = env.run(["validate_inventory.yml", "preflight.yml", "deploy.yml"],
+                         extra_vars={"pd_deploy_wait_timeout": 4})
+    finally:
+        with store.lock:
+            store.fail.discard("mindie-server")
+    assert failed.rc != 0, "the Servers never became Available, yet deploy succeeded:\n" + failed.explain()
+    assert "mindie-server" in failed.output and re.search(r"CrashLoopBackOff|not ready|not Available",
+                                                          failed.output), failed.explain()
+    names = {d["metadata"]["name"] for d in env.standin.objects("deployments")}
+    assert {"mindie-ms-controller", "mindie-ms-coordinator"} <= names, names
+    rerun = env.run(["validate_inventory.yml", "preflight.yml", "deploy.yml"])
+    assert rerun.rc == 0, rerun.explain()
+    again = env.run(["validate_inventory.yml", "preflight.yml", "deploy.yml"])
+    assert again.rc == 0 and again.changed == {}, again.explain()
+
+
+def test_flow_still_converged_after_the_faults(clean_lab, env):
+    """After every fault above was cleared and repaired, the whole flow changes nothing."""
+    result = env.run(FLOW)
+    assert result.rc == 0 and result.changed == {}, result.explain()
