@@ -7,7 +7,12 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
 lab=(python tests/lab/atlas_lab.py --lab-id demo)
-"${lab[@]}" up --prefill 2 --decode 2 --profile a2-64g
+# Re-running the demo reuses a lab that is already up (and converges on it).
+if [ -f /var/lib/ascend-lab/demo/state.json ]; then
+  echo "lab demo is already up; reusing it (make demo-down removes it)"
+else
+  "${lab[@]}" up --prefill 2 --decode 2 --profile a2-64g
+fi
 inventory=$("${lab[@]}" inventory)
 work="$root/.build/demo"
 mkdir -p "$work"
