@@ -96,12 +96,16 @@ def _skip_reason(host, port):
 # planning
 
 
-def plan(nodes, scope='pd', pairing='same_index', generation='auto', both_directions=False):
+def plan(nodes, scope='pd', pairing='same_index', generation='auto', both_directions=False,
+         intra_node=False):
     """Pairs to ping and who pings, balanced so the busiest node has as few pings as possible.
 
     scope: ``pd`` = every prefill node with every decode node (single layout: all nodes of the
     cluster with each other and within themselves, as P and D share the nodes); ``cluster`` =
     every node with every other node and within itself.
+    intra_node: also pair ports of one node (single layout or ``cluster`` scope). Within a server
+    the NPUs talk over HCCS; a RoCE ping between two ports of one node only proves their switch
+    ports, so it is optional.
     pairing: ``same_index`` = port i with port i of every peer node (within one node: each port
     with the next port of its plane); ``full_mesh`` = every port with every port of the peer
     (same plane only).
@@ -125,7 +129,7 @@ def plan(nodes, scope='pd', pairing='same_index', generation='auto', both_direct
         node_pairs = [(p, d) for p in p_nodes for d in d_nodes]
     else:
         node_pairs = [(a, b) for i, a in enumerate(hosts) for b in hosts[i + 1:]]
-        intra = list(hosts)
+        intra = list(hosts) if intra_node else []
 
     excluded = Counter()
     candidates = []  # (host_a, dev_a, host_b, dev_b, kind)
@@ -196,7 +200,7 @@ def plan(nodes, scope='pd', pairing='same_index', generation='auto', both_direct
                  if (h, d) not in covered]
     return OrderedDict([
         ('layout', layout), ('scope', scope), ('pairing', pairing),
-        ('both_directions', bool(both_directions)),
+        ('both_directions', bool(both_directions)), ('intra_node', bool(intra_node)),
         ('generations', gens),
         ('roles', OrderedDict((h, n['role']) for h, n in nodes.items())),
         ('pings', pings), ('skipped', skipped), ('excluded', dict(excluded)),
@@ -428,7 +432,8 @@ def evaluate(nodes, the_plan, results, accept_health=('Success',), subnets=None,
         ('ok', ok), ('checks', checks), ('vlan', vlan_info), ('failed_pairs', failed),
         ('matrix', _matrix(nodes, ping_rows, the_plan['skipped'])),
         ('plan', OrderedDict((k, the_plan[k]) for k in (
-            'layout', 'scope', 'pairing', 'both_directions', 'generations', 'roles', 'load',
+            'layout', 'scope', 'pairing', 'both_directions', 'intra_node', 'generations',
+            'roles', 'load',
             'busiest', 'max_load', 'total', 'excluded', 'uncovered_ports'))),
     ])
 
@@ -527,6 +532,10 @@ def _reachability_check(the_plan, rows):
     n_skipped = len(the_plan['skipped'])
     status = 'fail' if bad or n_skipped else 'pass'
     summary = '%d of %d planned pings succeeded' % (len(rows) - len(bad), len(rows))
+    if not rows and not n_skipped:
+        # one single-layout node without intra-node pairs: RoCE carries no P-D traffic to test
+        return _check('reachability', 'warn', 'no pairs planned (one node; roce_intra_node '
+                      'pairs the ports within a node)', ['hccn_tool -ping'])
     if n_skipped:
         summary += ', %d pairs not pinged (port down or without IP)' % n_skipped
     if the_plan['uncovered_ports']:

@@ -116,6 +116,12 @@ options:
     type: str
     default: auto
     choices: [auto, a2, a3]
+  intra_node:
+    description:
+      - Action C(plan). Also pair the ports within one node (single layout or C(cluster) scope).
+        Within a server the NPUs talk over HCCS, so these pings only prove the switch ports.
+    type: bool
+    default: false
   both_directions:
     description: Action C(plan). Ping every pair from both ends.
     type: bool
@@ -382,7 +388,8 @@ def plan_mesh(module):
     p = module.params
     try:
         the_plan = plan(p['nodes'], scope=p['scope'], pairing=p['pairing'],
-                        generation=p['generation'], both_directions=p['both_directions'])
+                        generation=p['generation'], both_directions=p['both_directions'],
+                        intra_node=p['intra_node'])
     except PlanError as exc:
         module.fail_json(msg=str(exc))
     module.exit_json(changed=False, plan=the_plan)
@@ -421,6 +428,7 @@ def main():
             pairing=dict(type='str', default='same_index', choices=['same_index', 'full_mesh']),
             generation=dict(type='str', default='auto', choices=['auto', 'a2', 'a3']),
             both_directions=dict(type='bool', default=False),
+            intra_node=dict(type='bool', default=False),
             plan=dict(type='dict'),
             results=dict(type='dict', default={}),
             missing_nodes=dict(type='dict', default={}),

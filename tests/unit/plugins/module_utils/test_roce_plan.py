@@ -83,31 +83,43 @@ class TestPlan:
         pl = rp.plan(cluster(1, 15))
         assert pl['max_load'] == 8          # not 120: the D nodes ping the P node
 
-    def test_single_layout_pings_within_nodes(self):
+    def test_single_layout_pings_within_nodes_on_request(self):
         nodes = [a2_node('s0', 'single', 0)]
-        pl = rp.plan(nodes)
+        assert rp.plan(nodes)['total'] == 0                  # HCCS inside a server: optional
+        pl = rp.plan(nodes, intra_node=True)
         assert pl['layout'] == 'single' and pl['total'] == 8  # ring of 8 ports
         srcs = sorted(x['src_device'] for x in pl['pings'])
         dsts = sorted(x['dst_device'] for x in pl['pings'])
         assert srcs == dsts == list(range(8))
-        assert rp.plan(nodes, pairing='full_mesh')['total'] == 28
+        assert rp.plan(nodes, pairing='full_mesh', intra_node=True)['total'] == 28
 
     def test_single_layout_two_nodes(self):
-        pl = rp.plan([a2_node('s0', 'single', 0), a2_node('s1', 'single', 1)])
+        nodes = [a2_node('s0', 'single', 0), a2_node('s1', 'single', 1)]
+        pl = rp.plan(nodes)
+        assert set(x['kind'] for x in pl['pings']) == {'cluster'} and pl['total'] == 8
+        pl = rp.plan(nodes, intra_node=True)
         kinds = sorted(set(x['kind'] for x in pl['pings']))
         assert kinds == ['cluster', 'intra'] and pl['total'] == 8 + 2 * 8
+
+    def test_one_node_without_pairs_warns(self):
+        nodes = [a2_node('s0', 'single', 0)]
+        pl = rp.plan(nodes)
+        rep = rp.evaluate(nodes, pl, {})
+        reach = [c for c in rep['checks'] if c['name'] == 'reachability'][0]
+        assert rep['ok'] and reach['status'] == 'warn' and 'no pairs planned' in reach['summary']
 
     def test_a3_never_pings_sibling_dies_or_across_planes(self):
         nodes = [a3_node('s0', 'single', 0), a3_node('s1', 'single', 1)]
         for pairing in ('same_index', 'full_mesh'):
-            pl = rp.plan(nodes, pairing=pairing)
+            pl = rp.plan(nodes, pairing=pairing, intra_node=True)
             assert pl['generations'] == {'s0': 'a3', 's1': 'a3'}
             for x in pl['pings']:
                 assert x['src_device'] % 2 == x['dst_device'] % 2
                 assert not (x['src_host'] == x['dst_host']
                             and x['src_device'] // 2 == x['dst_device'] // 2)
             assert pl['excluded']['sibling_dies'] == 16
-        assert rp.plan(nodes, pairing='full_mesh')['excluded']['cross_plane'] == 128
+        pl = rp.plan(nodes, pairing='full_mesh')
+        assert pl['excluded']['cross_plane'] == 128 and pl['total'] == 128
 
     def test_down_or_ipless_ports_are_skipped_not_pinged(self):
         nodes = cluster(1, 1)
