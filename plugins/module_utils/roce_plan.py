@@ -328,8 +328,8 @@ def evaluate(nodes, the_plan, results, accept_health=('Success',), subnets=None,
     problems = []
     for name, (h, d, p) in ports.items():
         for err in p.get('errors') or []:
-            problems.append(_problem(name, 'hccn_tool -%s failed: %s' % (err.get('command'),
-                                                                       err.get('message'))))
+            problems.append(_problem(name, 'hccn_tool -%s failed: %s' % (
+                err.get('command'), err.get('message'))))
     checks.append(_check('facts', 'fail' if problems else 'pass',
                          '%d hccn_tool queries failed' % len(problems) if problems
                          else 'all hccn_tool queries answered', ['hccn_tool'], problems))

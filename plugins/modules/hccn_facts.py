@@ -23,7 +23,7 @@ description:
     host-side VLAN evidence is the switch's LLDP C(Port VLAN ID TLV), returned as C(lldp.pvid)
     when the switch sends it.
 author:
-  - ascend.mindie contributors
+  - ascend.mindie contributors (@ascend-mindie)
 options:
   tool:
     description: Path of hccn_tool (it is often not on C(PATH)).
@@ -68,8 +68,10 @@ attributes:
     description: Only get commands are run; the module never changes the node.
   diff_mode:
     support: none
+    description: Nothing is changed, so there is nothing to diff.
   facts:
     support: full
+    description: Sets C(ansible_facts.ascend_hccn).
 notes:
   - Needs root (hccn_tool talks to the driver).
 seealso:

@@ -23,14 +23,14 @@ description:
     group role into the pairs of ports that must talk and each node's ping list, balanced so
     the busiest node has as few pings as possible. A3 sibling dies and pairs across die planes
     are never planned; ports that are down or have no IP are reported as skipped pairs.
-  - C(action=evaluate) (on the control node, once) judges facts, plan and results: links,
+  - C(action=evaluate) (on the control node, once) judges facts, plan and results (links,
     health, unique device IPs, subnet plan, C(/etc/hccn.conf), TLS, the VLAN (inferred from
-    LLDP PVID, subnet and reachability, never measured) and every pair. It returns the report,
+    LLDP PVID, subnet and reachability, never measured) and every pair). It returns the report,
     its Markdown rendering and failure lines naming ports and pairs.
   - C(plan) and C(evaluate) are pure computation and contact no node. The
     C(ascend.mindie.roce) role chains the three actions.
 author:
-  - ascend.mindie contributors
+  - ascend.mindie contributors (@ascend-mindie)
 options:
   action:
     description: C(run) the pings of this node, C(plan) the mesh, or C(evaluate) the results.
@@ -172,6 +172,7 @@ attributes:
     description: Pings and computations change nothing, so they also run in check mode.
   diff_mode:
     support: none
+    description: Nothing is changed, so there is nothing to diff.
 notes:
   - Action C(run) needs root (hccn_tool talks to the driver).
 seealso:

@@ -79,14 +79,13 @@ def ssh(hostvars, script):
            '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null',
            '-o', 'LogLevel=ERROR', 'root@%s' % hostvars['ansible_host'], script]
     return subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                          universal_newlines=True)
+                          universal_newlines=True, check=False)
 
 
 def ping_script(pings):
     """One shell session running the node's pings back to back, like a hand-written loop."""
-    lines = ['%s -i %d -ping -g address %s >/dev/null 2>&1' % (TOOL, p['device'],
-                                                                shlex.quote(p['address']))
-             for p in pings]
+    lines = ['%s -i %d -ping -g address %s >/dev/null 2>&1' % (
+        TOOL, p['device'], shlex.quote(p['address'])) for p in pings]
     return '; '.join(lines) + '; true'
 
 
@@ -139,7 +138,7 @@ def bench(size, pairing, keep, report_root):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    ap = argparse.ArgumentParser(description=__doc__.split('\n', maxsplit=1)[0])
     ap.add_argument('--nodes', type=int, nargs='+', default=[4, 16])
     ap.add_argument('--pairing', choices=['same_index', 'full_mesh'], default='same_index')
     ap.add_argument('--keep', action='store_true', help='leave the labs up')

@@ -381,9 +381,9 @@ class TestRunPings:
 
     @pytest.mark.parametrize('concurrency', [1, 3])
     def test_concurrency_bound(self, concurrency):
-        table = dict(('10.0.1.%d' % i, (0, 'device 0 PING 10.0.1.%d\nrecv seq=0,time=0.1ms\n1 packets '
-                                          'transmitted, 1 received, 0.00%% packet loss\n' % i, '',
-                                        False)) for i in range(9))
+        out = ('device 0 PING 10.0.1.%d\nrecv seq=0,time=0.1ms\n1 packets transmitted, 1 received, '
+               '0.00%% packet loss\n')
+        table = dict(('10.0.1.%d' % i, (0, out % i, '', False)) for i in range(9))
         runner = FakeRunner(table, delay=0.05)
         tool = hccn.HccnTool('/x', retries=0, runner=runner)
         pings = [{'device': i % 8, 'address': a} for i, a in enumerate(sorted(table))]

@@ -220,8 +220,8 @@ class TestEvaluate:
         rep = rp.evaluate(nodes, pl, all_ok(pl))
         addr = [c for c in rep['checks'] if c['name'] == 'addresses'][0]
         assert sorted(p['port'] for p in addr['problems']) == ['d00:dev2', 'p00:dev2']
-        assert 'duplicate device IP 10.20.0.3: also used by p00:dev2' in [p['message'] for p in addr['problems']
-                                           if p['port'] == 'd00:dev2'][0]
+        (msg,) = [p['message'] for p in addr['problems'] if p['port'] == 'd00:dev2']
+        assert 'duplicate device IP 10.20.0.3: also used by p00:dev2' in msg
         assert not rep['ok']
 
     def test_a2_port_in_other_subnet(self):
