@@ -253,6 +253,8 @@ _RECAP = re.compile(r"^(\S+)\s+:\s+ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\
 class Result(object):
     def __init__(self, cmd, rc, output, elapsed):
         self.cmd, self.rc, self.output, self.elapsed = cmd, rc, output, elapsed
+        # The YAML callback wraps long messages and doubles quotes inside '...': match on this.
+        self.flat = re.sub(r"\s+", " ", output).replace("''", "'")
         self.recap = {}
         for m in _RECAP.finditer(output):
             # one recap per invocation, even with several playbooks: the last wins

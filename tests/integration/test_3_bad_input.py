@@ -9,7 +9,7 @@ import re
 
 import pytest
 
-from conftest import Env, default_deployment
+from conftest import Env, default_deployment, snapshot_dir
 
 VALIDATE = ["validate_inventory.yml"]
 PREFLIGHT = ["validate_inventory.yml", "preflight.yml"]
@@ -17,6 +17,9 @@ PKI = ["pki.yml"]
 DEPLOY_ONLY = ["deploy.yml"]
 TO_DEPLOY = ["validate_inventory.yml", "preflight.yml", "deploy.yml"]
 PREFLIGHT_REPORTS = ("preflight.json", "preflight.md")
+# pd_deploy writes the rendered objects (Secret data redacted) before it applies them
+DEPLOY_REPORTS = ("pd_deploy/",)
+FRESH_PKI = "<a new PKI dir>"
 
 
 def _drop(key):
@@ -64,13 +67,16 @@ CASES = [
     ("npus-per-instance-too-many", PREFLIGHT, _set(mindie_npus_per_instance=16), None, None, None,
      [r"mindie_npus_per_instance=16 is more than the node has", r"at most 8"], PREFLIGHT_REPORTS),
     ("pd-counts-do-not-fit", TO_DEPLOY, _set(mindie_p_instances=3), None, None, None,
-     [r"do not fit", r"2 A2 node\(s\) with 8 NPUs"], PREFLIGHT_REPORTS),
+     [r"5 Server pod\(s\) x 8 NPUs \(mindie_npus_per_instance\) do not fit 4 A2 node\(s\) with 8 NPUs"], PREFLIGHT_REPORTS),
     ("ca-password-missing", PKI, None, None, False, None,
      [r"mindie_ca_password is not set"], ()),
-    ("ca-password-weak", PKI, None, None, "weak", None,
-     [r"breaks the MindIE password rules"], ()),
+    # on a new PKI dir: the weak password is refused before the CA is made (an existing CA would
+    # refuse any other password as "cannot be decrypted", see ca-password-wrong)
+    ("ca-password-weak", PKI, _set(mindie_pki_dir=FRESH_PKI), None, "weak", None,
+     [r"the CA key password \(option password\) breaks the MindIE password rules"], ()),
     ("ca-password-wrong", PKI, None, None, "wrong", None,
-     [r"(?i)(cannot be decrypted|does not decrypt|wrong password|password .*does not match|should be replaced)"], ()),
+     [r"the CA in \S+/pki/ca is kept but should be replaced: ca\.key\.pem cannot be decrypted with the given "
+      r"password", r"Fix mindie_ca_password"], ()),
     ("san-ip-invalid-static-cert", PKI, None,
      {"pki_static_certs": [{"name": "coordinator-host", "component": "coordinator", "ips": ["300.1.2.3"]}]},
      None, None, [r"300\.1\.2\.3", r"(?i)not an IP address"], ()),
@@ -87,14 +93,19 @@ CASES = [
      None, None, [r"Mindie_NS"], ()),
     ("namespace-does-not-exist", DEPLOY_ONLY, _set(mindie_namespace="no-such-ns"),
      {"pd_deploy_hardware": "a2", "pd_deploy_create_namespace": False}, None, None,
-     [r"no-such-ns", r"(?i)(not found|does not exist)"], ()),
+     [r"Failed to create object: .*namespaces \\?\"no-such-ns\\?\" not found"], DEPLOY_REPORTS),
     ("boot-script-unreadable", DEPLOY_ONLY, None,
      {"pd_deploy_hardware": "a2", "pd_deploy_boot_script_src": "/nonexistent/boot.sh"}, None, None,
-     [r"/nonexistent/boot\.sh"], ()),
+     [r"/nonexistent/boot\.sh"], DEPLOY_REPORTS),
 ]
 
 # Confirmed broken promises (see the report): the suite stays green while they stay visible.
-XFAIL = {}
+XFAIL = {
+    "san-ip-invalid-component-cert": (
+        "pki accepts pki_component_certs.server.ips ['10.0.0.256']: rc 0, changed=1 on 'Write cert_info.json "
+        "for each component' (item=server), so the invalid SAN lands in components/server/cert_info.json and "
+        "only the pod's in-pod certificate step would fail; pki_static_certs IPs are validated, these are not"),
+}
 
 
 def _password_file(env, kind):
@@ -108,11 +119,18 @@ def _password_file(env, kind):
 
 @pytest.mark.parametrize("case", [pytest.param(c, id=c[0], marks=[pytest.mark.xfail(strict=True, reason=XFAIL[c[0]])]
                                                if c[0] in XFAIL else []) for c in CASES])
-def test_bad_input_is_refused_and_changes_nothing(case, clean_lab, env):
+def test_bad_input_is_refused_and_changes_nothing(case, request, lab, env):
     name, playbooks, change, extra_vars, password, extra_inventory, expected, reports = case
+    # The inventory and preflight cases refuse before any node is changed: they need no converged
+    # cluster (so they also run alone, fast). PKI and deploy cases refuse against existing material.
+    if playbooks not in (VALIDATE, PREFLIGHT):
+        request.getfixturevalue("converged")
     deployment = default_deployment(env)
     if change:
         change(deployment)
+    fresh_pki = None
+    if deployment.get("mindie_pki_dir") == FRESH_PKI:
+        fresh_pki = deployment["mindie_pki_dir"] = os.path.join(env.scratch, "pki-" + name)
     secret = None
     pw = _password_file(env, password)
     if isinstance(pw, tuple):
@@ -121,18 +139,19 @@ def test_bad_input_is_refused_and_changes_nothing(case, clean_lab, env):
     result = env.run(playbooks, deployment=deployment, extra_vars=extra_vars, password=pw,
                      extra_inventory=extra_inventory)
     after = env.snapshot()
+    if before["pki"] != after["pki"]:
+        env.run("pki.yml")  # put the converged material back for the tests that follow
     assert result.rc != 0, "%s was accepted:\n%s" % (name, result.explain())
-    missing = [r for r in expected if not re.search(r, result.output)]
+    missing = [r for r in expected if not re.search(r, result.flat)]
     assert missing == [], "%s: the output lacks %s:\n%s" % (name, missing, result.explain())
     # The refusing stage's own report may be (re)written; nothing else may change.
-    for rel in reports:
-        for snap in (before, after):
-            snap["reports"].pop(rel, None)
-            snap["reports"].pop("./" + rel, None)
-    before["reports"].pop("./", None)
-    after["reports"].pop("./", None)
+    for snap in (before, after):
+        for key in list(snap["reports"]):
+            if key == "./" or key.startswith(tuple("./" + r for r in reports)):
+                del snap["reports"][key]
     changes = Env.changes(before, after)
+    if fresh_pki and os.path.exists(fresh_pki):
+        changes.append("%s created %s: %s" % (name, fresh_pki, sorted(snapshot_dir(fresh_pki))))
     assert changes == [], "%s changed things:\n%s" % (name, "\n".join(changes[:40]))
     for leaked in (secret, env.ca_password):
         assert not leaked or leaked not in result.output, "%s: a CA password appears in the output" % name
-    assert os.path.isdir(env.pki_dir)

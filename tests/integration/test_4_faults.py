@@ -69,7 +69,7 @@ def test_network_fault_fails_roce_naming_node_and_port(clean_lab, lab, env, faul
     result = env.run("roce.yml")
     after = env.snapshot()
     assert result.rc != 0, "%s on %s port %s was not noticed:\n%s" % (fault, node, args[0], result.explain())
-    failure = result.output[result.output.find("FAILED!"):] if "FAILED!" in result.output else result.output
+    failure = result.flat[result.flat.find("FAILED!"):] if "FAILED!" in result.flat else result.flat
     missing = [r for r in expected if not re.search(r, failure)]
     assert missing == [], "the failure does not name %s:\n%s" % (missing, result.explain())
     assert re.search(r"(?i)(port|npu|phy|eth)\W*%s\b" % args[0], failure), \
@@ -83,7 +83,7 @@ def test_missing_package_source_is_a_clear_error(clean_lab, lab, env):
     result = env.run("entropy.yml", extra_vars={"entropy_package_dir": "/nonexistent/ascend-packages"})
     after = env.snapshot()
     assert result.rc != 0, result.explain()
-    assert "/nonexistent/ascend-packages" in result.output, result.explain()
+    assert "/nonexistent/ascend-packages" in result.flat, result.explain()
     assert Env.changes(before, after) == []
 
 
@@ -138,8 +138,8 @@ def test_both_key_store_files_corrupted_is_a_clear_error_and_nothing_is_overwrit
         before = snapshot_dir(env.pki_dir)
         result = env.run("pki.yml")
         assert result.rc != 0, "both key store files damaged, yet pki succeeded:\n" + result.explain()
-        assert "ksfa" in result.output and "ksfb" in result.output, result.explain()
-        assert re.search(r"(?i)(damaged|corrupt|cannot|invalid|unreadable)", result.output), result.explain()
+        assert "ksfa" in result.flat and "ksfb" in result.flat, result.explain()
+        assert re.search(r"(?i)(damaged|corrupt|cannot|invalid|unreadable)", result.flat), result.explain()
         for path, data in damaged.items():
             with open(path, "rb") as handle:
                 assert handle.read() == data, "%s was overwritten" % path
@@ -199,8 +199,8 @@ def test_apply_failing_halfway_converges_on_rerun(clean_lab, env):
         with store.lock:
             store.fail.discard("mindie-server")
     assert failed.rc != 0, "the Servers never became Available, yet deploy succeeded:\n" + failed.explain()
-    assert "mindie-server" in failed.output and re.search(r"CrashLoopBackOff|not ready|not Available",
-                                                          failed.output), failed.explain()
+    assert "mindie-server" in failed.flat and re.search(r"CrashLoopBackOff|not ready|not Available",
+                                                        failed.flat), failed.explain()
     names = {d["metadata"]["name"] for d in env.standin.objects("deployments")}
     assert {"mindie-ms-controller", "mindie-ms-coordinator"} <= names, names
     rerun = env.run(["validate_inventory.yml", "preflight.yml", "deploy.yml"])
