@@ -1,7 +1,8 @@
 """Run the whole test suite in the documented order and print one summary line.
 
-Stages: ansible-test sanity, pytest unit tests, ansible-lint (production profile), then every
-molecule scenario under extensions/molecule/ (each on its own simulated lab). Every stage runs even
+Stages: ansible-test sanity, pytest unit tests, ansible-lint (production profile), every molecule
+scenario under extensions/molecule/ (each on its own simulated lab), then the reliability and
+security suite in tests/integration/ (real playbooks on the lab). Every stage runs even
 when an earlier one failed, so one run shows everything that is broken; the exit code is non-zero
 when anything failed.
 """
@@ -62,7 +63,7 @@ def pytest_counts(output):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--stages", default="sanity,unit,lint,molecule")
+    parser.add_argument("--stages", default="sanity,unit,lint,molecule,integration")
     parser.add_argument("--scenario", action="append", help="run only these molecule scenarios")
     args = parser.parse_args()
     stages = args.stages.split(",")
@@ -102,6 +103,18 @@ def main():
                 skipped += 1
                 continue
             record("molecule " + name, rc == 0)
+
+    if "integration" in stages:
+        rc, out = run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-rs", "tests/integration"],
+                      "integration")
+        counts = pytest_counts(out)
+        passed += counts["passed"]
+        failed += counts["failed"] + counts["error"]
+        skipped += counts["skipped"]
+        if rc != 0:
+            failures.append("pytest tests/integration")
+            if counts["failed"] + counts["error"] == 0:
+                failed += 1
 
     if failures:
         print("failed stages: " + ", ".join(failures))
