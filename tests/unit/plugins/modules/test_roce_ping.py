@@ -124,6 +124,12 @@ class TestHccnFacts:
         facts = res.result['ansible_facts']['ascend_hccn']
         assert facts['devices'] == [3] and facts['devices_source'] == 'hccn_conf'
 
+    def test_detect_devices_from_dev_nodes(self, tmp_path):
+        for name in ('davinci0', 'davinci10', 'davinci2', 'davinci_manager', 'davinci1x'):
+            (tmp_path / name).write_text('')
+        assert hccn_facts.detect_devices({5: {}}, dev_dir=str(tmp_path)) == ([0, 2, 10], 'dev')
+        assert hccn_facts.detect_devices({5: {}}, dev_dir=str(tmp_path / 'x')) == ([5], 'hccn_conf')
+
     def test_no_devices_fails_naming_the_fix(self, run, fake_tool, tmp_path, monkeypatch):
         monkeypatch.setattr(hccn_facts, 'detect_devices', lambda conf: ([], 'none'))
         res = run(hccn_facts, {'tool': fake_tool(BASE), 'conf_path': str(tmp_path / 'none')})
