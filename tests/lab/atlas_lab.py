@@ -631,7 +631,7 @@ def cmd_up(lab, args):
     for index, (role, k) in enumerate(roles):
         name = "%s-%d" % (role, k)
         prof = overrides.get(name, args.profile)
-        state["nodes"].append({"name": name, "role": role, "index": index, "hostname": "%s-%s" % (lab.id, name),
+        state["nodes"].append({"name": name, "role": role, "index": index, "hostname": "%s-%s" % (re.sub(r"[^A-Za-z0-9-]", "-", lab.id), name),
                                "netns": lab.netns(name), "mgmt_ip": "198.18.%d.%d" % (net, 10 + index),
                                "profile": prof, "base_profile": prof})
     lab.save(state)  # early, so down finds pids even if up dies half-way
