@@ -43,6 +43,13 @@ PASSWORD_SPECIALS = "~!@#$%^&*()-_=+\\|[{}];:'\",<.>/? "
 # needs no quoting in shells, JSON or YAML.
 GENERATED_PASSWORD_LEN = 32
 GENERATED_SPECIALS = "!#%+-.:=@^_~"
+# Words that, with digits or special characters added around them, make the passwords tried first.
+# Not in MindIE's written rules; refused because "password1" passes those rules.
+COMMON_PASSWORD_WORDS = frozenset((
+    "password", "passw0rd", "p@ssw0rd", "p@ssword", "admin", "administrator", "root", "huawei", "ascend",
+    "mindie", "changeme", "welcome", "qwerty", "qwertyuiop", "abc", "abcd", "abcdef", "abcdefgh", "letmein",
+    "iloveyou", "secret", "default", "test", "guest", "user", "login", "master", "dragon", "monkey",
+))
 MIN_RSA_BITS = 3072  # "证书私钥的长度要求>=3072"
 MAX_RSA_BITS = 16384
 SUBJECT_FIELDS = (("C", "countryName"), ("ST", "stateOrProvinceName"), ("L", "localityName"),
@@ -100,6 +107,10 @@ def password_problems(password, account_names=()):
     if bad:
         problems.append("character position(s) %s are not letters, digits or the allowed special characters "
                         "(control characters such as a newline would corrupt password files)" % ", ".join(bad[:5]))
+    core = password.lower().strip(string.digits + PASSWORD_SPECIALS)
+    if core in COMMON_PASSWORD_WORDS or (not core and length >= PASSWORD_MIN_LEN and len(set(password)) < 4):
+        problems.append("it is a common password (a well-known word or sequence with digits or special "
+                        "characters around it)")
     for account in account_names or ():
         if account and password.lower() in (account.lower(), account.lower()[::-1]):
             problems.append("it equals the account name %r or its reverse" % account)

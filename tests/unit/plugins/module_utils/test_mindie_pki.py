@@ -41,7 +41,7 @@ def leaf_key():
 
 
 # passwords --------------------------------------------------------------------------------
-@pytest.mark.parametrize("password", ["Abcdefgh", "abcdefg1", "abc!efgh", "ABCDEFG1", "12345678!", "a" * 7 + "B",
+@pytest.mark.parametrize("password", ["Xkcdwqzt", "abcdefg1", "abc!efgh", "ABCDEFG1", "12345678!", "a" * 7 + "B",
                                       "aB" * 64, "Ab cdefg", "~!@#$%^a"])
 def test_good_passwords(password):
     assert pki.password_problems(password) == []
@@ -61,6 +61,11 @@ def test_good_passwords(password):
 def test_bad_passwords_name_the_rule(password, fragment):
     problems = pki.password_problems(password)
     assert any(fragment in p for p in problems), problems
+
+
+@pytest.mark.parametrize("password", ["password1", "Password123!", "!Huawei@2026", "Admin12345", "11111111!!"])
+def test_common_passwords_refused(password):
+    assert any("common password" in p for p in pki.password_problems(password)), password
 
 
 def test_password_message_never_echoes_the_password():
