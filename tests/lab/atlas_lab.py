@@ -226,7 +226,7 @@ def ensure_packages():
     except (KeyError, OSError):
         pass
     log("downloading local packages: " + " ".join(wanted))
-    proc = subprocess.run(["apt-get", "download", "-qq"] + wanted, cwd=tmp, stdout=subprocess.DEVNULL)
+    proc = subprocess.run(["apt-get", "download", "-qq"] + wanted, cwd=tmp, stdout=subprocess.DEVNULL, check=False)
     if proc.returncode != 0:
         shutil.rmtree(tmp, ignore_errors=True)
         raise LabError("apt-get download %s failed" % " ".join(wanted))
@@ -356,8 +356,8 @@ def port_address_commands(doc):
     cmds = []
     for port in doc["ports"]:
         prefix = sum(bin(int(x)).count("1") for x in port["netmask"].split("."))
-        net = "%s/%d" % (".".join(str(int(a) & int(m)) for a, m in zip(port["address"].split("."),
-                                                                           port["netmask"].split("."))), prefix)
+        octets = zip(port["address"].split("."), port["netmask"].split("."))
+        net = "%s/%d" % (".".join(str(int(a) & int(m)) for a, m in octets), prefix)
         table = str(100 + port["phy_id"])
         cmds += [["addr", "add", "%s/%d" % (port["address"], prefix), "dev", port["iface"]],
                  ["route", "add", net, "dev", port["iface"], "src", port["address"], "table", table],
@@ -810,7 +810,7 @@ def cmd_status(lab, args):
             ports.append((int(phy), "%s:v%s%s" % (phy, vid, "" if oper == "up" else "(down)")))
         print("  %-12s %-8s %-14s %-13s init=%s sshd=%s ports=%s" % (
             node["name"], node["role"], node["mgmt_ip"], node["profile"],
-            "up" if alive else "DEAD", "up" if ssh_ok else "DOWN", " ".join(p for _, p in sorted(ports)) or "-"))
+            "up" if alive else "DEAD", "up" if ssh_ok else "DOWN", " ".join(label for _phy, label in sorted(ports)) or "-"))
     if state.get("faults"):
         print("  faults: " + "; ".join(" ".join(str(x) for x in f) for f in state["faults"]))
     return 1 if bad else 0
@@ -961,7 +961,7 @@ def fault_clear(lab, state):
         if node["mgmt_ip"] in wait_ssh([node["mgmt_ip"]], timeout=0.5):
             fault_sshd(lab, state, node, "start")
         bdir = os.path.join(lab.dir, "backup", node["name"])
-        for root, _, files in os.walk(bdir):
+        for root, _dirs, files in os.walk(bdir):
             for name in files:
                 src = os.path.join(root, name)
                 with open(src, "rb") as fh:
@@ -1023,7 +1023,7 @@ def cmd_fault(lab, args):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="atlas_lab.py", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="atlas_lab.py", description=__doc__.split("\n\n", maxsplit=1)[0])
     parser.add_argument("--lab-id", default=os.environ.get("ATLAS_LAB_ID", "lab"),
                         help="keeps several labs apart (default: $ATLAS_LAB_ID or 'lab')")
     sub = parser.add_subparsers(dest="command")

@@ -3,15 +3,18 @@
 # symlinks), so sanity runs on a fresh copy of the tracked and untracked-but-not-ignored files.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
-dest="$root/.build/sanity/ansible_collections/ascend/mindie"
-rm -rf "$root/.build/sanity"
+# A private copy per run, so that runs side by side do not pull the tree from under each other.
+mkdir -p "$root/.build"
+work=$(mktemp -d "$root/.build/sanity.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+dest="$work/ansible_collections/ascend/mindie"
 mkdir -p "$dest"
 cd "$root"
 if git rev-parse --git-dir >/dev/null 2>&1; then
   { git ls-files; git ls-files --others --exclude-standard; } | sort -u | while read -r f; do
     [ -e "$f" ] && printf '%s\n' "$f"
-  done > "$root/.build/sanity-files.txt"
-  rsync -a --files-from="$root/.build/sanity-files.txt" ./ "$dest/"
+  done > "$work/files.txt"
+  rsync -a --files-from="$work/files.txt" ./ "$dest/"
 else
   rsync -a --exclude .venv --exclude .build ./ "$dest/"
 fi

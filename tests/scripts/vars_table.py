@@ -51,8 +51,8 @@ def role_tables():
                 description = option.get("description", "")
                 if isinstance(description, list):
                     description = " ".join(description)
-                row = "| `%s` | %s | %s | %s |" % (name, option.get("type", "str"), _cell(_default(name, option, defaults)),
-                                                  _cell(description))
+                default = _cell(_default(name, option, defaults))
+                row = "| `%s` | %s | %s | %s |" % (name, option.get("type", "str"), default, _cell(description))
                 if name.startswith("mindie_"):
                     shared.setdefault(name, (row, []))[1].append(role)
                 elif entry == "main" or name not in defaults:

@@ -147,7 +147,7 @@ def cmd_ping(port, args, doc):
     info = link_info(port["iface"])
     if not link_up(info):
         raise HccnError("Execute failed: Link status is down.")
-    local, _ = ipv4(info)
+    local, _prefix = ipv4(info)
     if local is None:
         raise HccnError("Get ipconf failed, because no ip was preset there!")
     count = PING_COUNT

@@ -124,7 +124,7 @@ def main():
         # Reap every child, ours or orphans reparented to PID 1.
         while True:
             try:
-                pid, _ = os.waitpid(-1, os.WNOHANG)
+                pid, _status = os.waitpid(-1, os.WNOHANG)
             except ChildProcessError:
                 break
             if pid == 0:

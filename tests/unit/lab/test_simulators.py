@@ -154,7 +154,7 @@ def test_profiles_parse_by_the_reference_rules(name, count, header, hbm, ddr_zer
 
 def test_bad_health_profile_reports_the_raw_word():
     doc = profiles.render_node_profile("a2-bad-health", "t", "decode-1", 2, 5)
-    _, devices = parse_info(npu_smi.render_info(doc["npu"]))
+    _header, devices = parse_info(npu_smi.render_info(doc["npu"]))
     assert [(d["npu"], d["health"]) for d in devices if d["health"] != "OK"] == [(3, "Alarm")]
 
 
@@ -205,7 +205,8 @@ def test_board_and_memory_key_order_matches_reference():
 def run_sim(name, args, env_extra, tmp_path):
     env = dict(os.environ, **env_extra)
     return subprocess.run([sys.executable, os.path.join(LAB, "sim", name + ".py")] + args, env=env,
-                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True, cwd=str(tmp_path))
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True, cwd=str(tmp_path),
+                          check=False)
 
 
 def write_profile(tmp_path, name):
@@ -216,7 +217,7 @@ def write_profile(tmp_path, name):
 
 
 def test_npu_smi_cli_errors(tmp_path):
-    _, path = write_profile(tmp_path, "a2-64g")
+    _doc, path = write_profile(tmp_path, "a2-64g")
     env = {"ATLAS_LAB_PROFILE": path}
     res = run_sim("npu_smi", ["info", "-t", "board", "-i", "9"], env, tmp_path)
     assert res.returncode != 0 and "does not exist" in res.stdout
@@ -232,7 +233,7 @@ def test_npu_smi_cli_errors(tmp_path):
 @pytest.mark.skipif(os.geteuid() != 0, reason="dmidecode simulator answers like the real one: root only")
 def test_dmidecode_product_names(tmp_path):
     for name, product in (("a2-64g", "Atlas 800I A2"), ("a3", "Atlas 800I A3"), ("non-atlas", "PowerEdge R750")):
-        _, path = write_profile(tmp_path, name)
+        _doc, path = write_profile(tmp_path, name)
         res = run_sim("dmidecode", ["-s", "system-product-name"], {"ATLAS_LAB_PROFILE": path}, tmp_path)
         assert (res.returncode, res.stdout) == (0, product + "\n")
         res = run_sim("dmidecode", ["-t", "1"], {"ATLAS_LAB_PROFILE": path}, tmp_path)
