@@ -83,14 +83,15 @@ CASES = [
       r"password", r"Fix mindie_ca_password"], ()),
     ("san-ip-invalid-static-cert", PKI, None,
      {"pki_static_certs": [{"name": "coordinator-host", "component": "coordinator", "ips": ["300.1.2.3"]}]},
-     None, None, [r"300\.1\.2\.3", r"(?i)not an IP address"], ()),
+     None, None, [r"pki_static_certs coordinator-host ips has \"300\.1\.2\.3\", which is not an IP address"], ()),
     ("san-ip-invalid-component-cert", PKI, None,
      {"pki_component_certs": {
          "server": {"subject": {"CN": "mindie-server"}, "expired_time": 3650, "serial_number": "random",
                     "key_size": 4096, "ips": ["10.0.0.256"], "dns": []},
          "controller": {"subject": {"CN": "mindie-ms-controller"}, "ips": [], "dns": []},
          "coordinator": {"subject": {"CN": "mindie-ms-coordinator"}, "ips": [], "dns": []}}},
-     None, None, [r"10\.0\.0\.256", r"(?i)not an IP address"], ()),
+     None, None, [r"pki_component_certs\.server\.ips has \"10\.0\.0\.256\", which is not an IP address: write IPv4 "
+                  r"or IPv6 addresses"], ()),
     ("image-missing", DEPLOY_ONLY, _drop("mindie_image"), {"pd_deploy_hardware": "a2"}, None, None,
      [r"mindie_image \(found ''\)"], ()),
     ("namespace-invalid-name", DEPLOY_ONLY, _set(mindie_namespace="Mindie_NS"), {"pd_deploy_hardware": "a2"},
@@ -105,14 +106,13 @@ CASES = [
 
 # Confirmed broken promises (see the report): the suite stays green while they stay visible.
 XFAIL = {
+    # both confirmed on the tree of 06:59 (after 3bcd699): the message is right, the PKI dir is not untouched
+    "ca-password-weak": (
+        "the password is refused with the right message, but roles/pki 'Create the PKI directories' runs before "
+        "ascend.mindie.ca checks the password: the refused run leaves a new <pki dir>/{components,pod} (changed=1)"),
     "ca-password-common": (
-        "pki accepts mindie_ca_password 'password1' on a new PKI dir (rc 0, CA created): the policy "
-        "(mindie_pki.password_problems) is length 8..128 plus two character classes, with no check "
-        "against common/dictionary passwords"),
-    "san-ip-invalid-component-cert": (
-        "pki accepts pki_component_certs.server.ips ['10.0.0.256']: rc 0, changed=1 on 'Write cert_info.json "
-        "for each component' (item=server), so the invalid SAN lands in components/server/cert_info.json and "
-        "only the pod's in-pod certificate step would fail; pki_static_certs IPs are validated, these are not"),
+        "'password1' is refused ('it is a common password'), but roles/pki 'Create the PKI directories' runs "
+        "before ascend.mindie.ca checks the password: the refused run leaves a new <pki dir> (changed=1)"),
 }
 
 
