@@ -198,7 +198,7 @@ def snapshot_dir(path):
     result = {}
     if not os.path.exists(path):
         return result
-    for d, dirs, names in os.walk(path):
+    for d, _dirs, names in os.walk(path):
         rel = os.path.relpath(d, path)
         result[rel + "/"] = "dir:%o" % stat.S_IMODE(os.stat(d).st_mode)
         for n in names:
