@@ -106,13 +106,7 @@ CASES = [
 
 # Confirmed broken promises (see the report): the suite stays green while they stay visible.
 XFAIL = {
-    # both confirmed on the tree of 06:59 (after 3bcd699): the message is right, the PKI dir is not untouched
-    "ca-password-weak": (
-        "the password is refused with the right message, but roles/pki 'Create the PKI directories' runs before "
-        "ascend.mindie.ca checks the password: the refused run leaves a new <pki dir>/{components,pod} (changed=1)"),
-    "ca-password-common": (
-        "'password1' is refused ('it is a common password'), but roles/pki 'Create the PKI directories' runs "
-        "before ascend.mindie.ca checks the password: the refused run leaves a new <pki dir> (changed=1)"),
+    # Promises confirmed broken are listed here with the reason (strict: they fail once fixed).
 }
 
 
