@@ -438,7 +438,41 @@ def check_nodes(desc, groups, nodes, config=None):
                                          '%s node is %s, %s are %s' % (roles.get(host, 'NPU'), _label(model),
                                                                        ', '.join(others), _label(majority)),
                                          _label(model), 'use %s for every P and D node' % _label(majority)))
+    out.extend(_check_fit(desc, usable, stage))
     return out
+
+
+def _check_fit(desc, usable, stage):
+    """The requested P/D instances must fit the NPUs the checked nodes have (before anything is changed)."""
+    devices = [f.get('device_count') for f in usable.values() if isinstance(f.get('device_count'), int)]
+    if not devices:
+        return []
+    npi = desc.get('npus_per_instance')
+    if not isinstance(npi, int) or isinstance(npi, bool) or npi < 1:
+        npi = min(devices)
+    if npi > min(devices):
+        return []  # already reported per node (rule npus_per_instance)
+    if desc.get('layout') == 'multi':
+        p_count, d_count = desc.get('p_instances'), desc.get('d_instances')
+        if not all(isinstance(v, int) and not isinstance(v, bool) for v in (p_count, d_count)):
+            return []
+        # Every Server pod takes npi NPUs of one node; count how many pods the nodes can hold.
+        slots = sum(count // npi for count in devices)
+        if p_count + d_count > slots:
+            return [violation('instances_fit', stage, None,
+                              '%d P + %d D instances x %d NPUs need %d Server pods, but the %d P/D node(s) hold '
+                              'only %d' % (p_count, d_count, npi, p_count + d_count, len(devices), slots),
+                              p_count + d_count,
+                              'lower mindie_p_instances/mindie_d_instances (or mindie_npus_per_instance), or add '
+                              'nodes to mindie_prefill/mindie_decode')]
+    elif desc.get('layout') == 'single':
+        p_rate, d_rate = desc.get('p_rate'), desc.get('d_rate')
+        if all(isinstance(v, int) and not isinstance(v, bool) for v in (p_rate, d_rate)) and p_rate + d_rate > npi:
+            return [violation('rates_fit', stage, None,
+                              'mindie_p_rate + mindie_d_rate = %d is more than the %d NPUs of the pod'
+                              % (p_rate + d_rate, npi), p_rate + d_rate,
+                              'keep mindie_p_rate + mindie_d_rate at most %d (0/0 lets MindIE choose)' % npi)]
+    return []
 
 
 def _die(device):

@@ -67,8 +67,9 @@ CASES = [
      [r"best_of"], PREFLIGHT_REPORTS),
     ("npus-per-instance-too-many", PREFLIGHT, _set(mindie_npus_per_instance=16), None, None, None,
      [r"mindie_npus_per_instance=16 is more than the node has", r"at most 8"], PREFLIGHT_REPORTS),
-    ("pd-counts-do-not-fit", TO_DEPLOY, _set(mindie_p_instances=3), None, None, None,
-     [r"5 Server pod\(s\) x 8 NPUs \(mindie_npus_per_instance\) do not fit 4 A2 node\(s\) with 8 NPUs"], PREFLIGHT_REPORTS),
+    # Refused by the preflight stage, before entropy or PKI touch anything.
+    ("pd-counts-do-not-fit", PREFLIGHT, _set(mindie_p_instances=3), None, None, None,
+     [r"3 P \+ 2 D instances x 8 NPUs need 5 Server pods, but the 4 P/D node\(s\) hold only 4"], PREFLIGHT_REPORTS),
     ("ca-password-missing", PKI, None, None, False, None,
      [r"mindie_ca_password is not set"], ()),
     # on a new PKI dir: the weak password is refused before the CA is made (an existing CA would

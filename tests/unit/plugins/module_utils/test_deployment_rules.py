@@ -195,6 +195,24 @@ def test_four_a2_nodes_pass():
     assert rules.check_nodes(desc(), MULTI, cluster()) == []
 
 
+def test_instances_must_fit_the_nodes():
+    # 4 A2 nodes x 8 NPUs hold 4 Server pods of 8 NPUs, or 8 of 4.
+    assert rules.check_nodes(desc(p_instances=2, d_instances=2), MULTI, cluster()) == []
+    out = rules.check_nodes(desc(p_instances=3, d_instances=2), MULTI, cluster())
+    assert rule_ids(out) == ['instances_fit']
+    assert '5 Server pods' in out[0]['message'] and 'hold only 4' in out[0]['message']
+    assert rules.check_nodes(desc(p_instances=4, d_instances=4, npus_per_instance=4), MULTI, cluster()) == []
+    assert rule_ids(rules.check_nodes(desc(p_instances=5, d_instances=4, npus_per_instance=4), MULTI,
+                                      cluster())) == ['instances_fit']
+
+
+def test_single_rates_must_fit_the_pod():
+    nodes = {'s0': copy.deepcopy(A2), 's1': copy.deepcopy(A2)}
+    assert rules.check_nodes(desc(layout='single', p_rate=3, d_rate=5), SINGLE, nodes) == []
+    out = rules.check_nodes(desc(layout='single', p_rate=5, d_rate=5), SINGLE, nodes)
+    assert rule_ids(out) == ['rates_fit']
+
+
 def test_a3_among_a2_in_multi():
     out = rules.check_nodes(desc(), MULTI, cluster(d1=copy.deepcopy(A3)))
     assert rule_ids(out) == ['model_same', 'model_supported']
