@@ -215,7 +215,7 @@ def test_probes_exec_the_tls_aware_probe(single, multi):
         assert env['PD_PORT_COORDINATOR'] == '1029' and env['PD_PORT_SERVER'] == '1026'
         assert env['PD_PORT_CONTROLLER'] == '1026'
     scripts = multi.get('ConfigMap', 'mindie-pd-scripts')['data']
-    assert set(scripts) == {'pd_start.sh', 'pd_probe.py', 'mindie_gen_cert.py'}
+    assert set(scripts) == {'pd_start.sh', 'pd_probe.py', 'mindie_gen_cert.py', 'kmc.py', 'mindie_pki.py'}
     start = scripts['pd_start.sh']
     assert 'mindie_gen_cert.py' in start and '${POD_IP},${HOST_IP}' in start
     single_c = _container(_deployments(single)['mindie-server'])
