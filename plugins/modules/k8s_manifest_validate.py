@@ -22,7 +22,7 @@ description:
   - Also refuses objects without C(apiVersion), C(kind) or C(metadata.name) and duplicate objects.
   - Runs on the control node; it never changes anything.
 author:
-  - ascend.mindie contributors
+  - ascend.mindie contributors (@ascend-mindie)
 requirements:
   - kubernetes-validate (Python package, on the host that runs the module)
 options:
@@ -52,8 +52,10 @@ options:
 attributes:
   check_mode:
     support: full
+    description: Validation reads only; it runs the same in check mode.
   diff_mode:
     support: none
+    description: Nothing is changed, so there is nothing to diff.
 notes:
   - The schema sets available are those shipped by the installed C(kubernetes-validate) release; the
     error message names the range when the requested version is not covered.

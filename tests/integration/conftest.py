@@ -67,7 +67,7 @@ def _ansible_playbook():
 def lab_cli(*args, check=True):
     proc = subprocess.run([sys.executable, LAB_CLI, "--lab-id", LAB_ID] + list(args),
                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True,
-                          timeout=300)
+                          timeout=300, check=False)
     if check and proc.returncode != 0:
         raise AssertionError("atlas_lab.py %s failed (rc %d):\n%s" % (" ".join(args), proc.returncode, proc.stdout))
     return proc
@@ -105,7 +105,7 @@ class Lab(object):
 
     def ssh(self, host, command, stdin=None, timeout=120):
         return subprocess.run(self.ssh_cmd(host) + [command], input=stdin, stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, universal_newlines=True, timeout=timeout)
+                              stderr=subprocess.PIPE, universal_newlines=True, timeout=timeout, check=False)
 
 
 # What a node snapshot covers: content hashes and modes of every regular file under these trees,
@@ -206,8 +206,8 @@ def snapshot_dir(path):
             st = os.lstat(p)
             if stat.S_ISREG(st.st_mode):
                 with open(p, "rb") as handle:
-                    result[os.path.join(rel, n)] = "%o:%s" % (stat.S_IMODE(st.st_mode),
-                                                               hashlib.sha256(handle.read()).hexdigest())
+                    digest = hashlib.sha256(handle.read()).hexdigest()
+                    result[os.path.join(rel, n)] = "%o:%s" % (stat.S_IMODE(st.st_mode), digest)
             else:
                 result[os.path.join(rel, n)] = "other:%o" % st.st_mode
     return result

@@ -145,9 +145,8 @@ def test_both_key_store_files_corrupted_is_a_clear_error_and_nothing_is_overwrit
         for path, data in damaged.items():
             with open(path, "rb") as handle:
                 assert handle.read() == data, "%s was overwritten" % path
-        changes = [c for c in Env.changes({"nodes": {}, "pki": before, "reports": {}, "cluster": {}},
-                                          {"nodes": {}, "pki": snapshot_dir(env.pki_dir), "reports": {},
-                                           "cluster": {}})]
+        changes = list(Env.changes({"nodes": {}, "pki": before, "reports": {}, "cluster": {}},
+                                   {"nodes": {}, "pki": snapshot_dir(env.pki_dir), "reports": {}, "cluster": {}}))
         assert changes == [], "\n".join(changes)
     finally:
         for path, data in backup.items():

@@ -536,7 +536,7 @@ def main(argv=None):
     parser.add_argument('--token', default=None, help='require this bearer token (written to the kubeconfig)')
     args = parser.parse_args(argv)
     fail = [n for n in args.fail_deployments.split(',') if n]
-    httpd, _ = make_server(args.port, args.ready_delay, fail, args.token)
+    httpd, _store = make_server(args.port, args.ready_delay, fail, args.token)
     port = httpd.server_address[1]
     write_kubeconfig(args.kubeconfig, port, args.token)
     with open(args.port_file + '.tmp', 'w') as handle:

@@ -42,7 +42,8 @@ def _context():
     return ctx
 
 
-def check(kind, component, env=os.environ):
+def check(kind, component, env=None):
+    env = os.environ if env is None else env
     path = ENDPOINTS[component][kind]
     port = int(env['PD_PORT_' + component.upper()])
     host = env.get('POD_IP') or '127.0.0.1'

@@ -53,14 +53,14 @@ def _dep(name, replicas=2):
 
 
 def test_kubeconfig_is_private_and_points_at_loopback(api):
-    _, _, kubeconfig = api
+    _client, _store, kubeconfig = api
     assert oct(os.stat(kubeconfig).st_mode & 0o777) == '0o600'
     with open(kubeconfig) as handle:
         assert 'http://127.0.0.1:' in handle.read()
 
 
 def test_token_is_required(api):
-    _, _, kubeconfig = api
+    _client, _store, kubeconfig = api
     with open(kubeconfig) as handle:
         server = json.load(handle)['clusters'][0]['cluster']['server']
     with pytest.raises(urllib.error.HTTPError) as err:
@@ -72,7 +72,7 @@ def test_token_is_required(api):
 
 
 def test_server_side_apply_is_idempotent_and_tracks_changes(api):
-    client, _, _ = api
+    client, _store, _kubeconfig = api
     cms = client.resources.get(api_version='v1', kind='ConfigMap')
     first = cms.server_side_apply(body=_cm('c', {'k': 'v'}), name='c', namespace='ns', field_manager=MANAGER)
     again = cms.server_side_apply(body=_cm('c', {'k': 'v'}), name='c', namespace='ns', field_manager=MANAGER)
@@ -87,7 +87,7 @@ def test_server_side_apply_is_idempotent_and_tracks_changes(api):
 
 
 def test_dry_run_changes_nothing(api):
-    client, _, _ = api
+    client, _store, _kubeconfig = api
     cms = client.resources.get(api_version='v1', kind='ConfigMap')
     result = cms.server_side_apply(body=_cm('d', {'k': 'v'}), name='d', namespace='ns', field_manager=MANAGER,
                                    dry_run='All')
@@ -100,7 +100,7 @@ def test_dry_run_changes_nothing(api):
 
 
 def test_create_conflict_and_missing_namespace(api):
-    client, _, _ = api
+    client, _store, _kubeconfig = api
     cms = client.resources.get(api_version='v1', kind='ConfigMap')
     cms.create(body=_cm('x', {}), namespace='ns')
     with pytest.raises(ConflictError):
@@ -116,7 +116,7 @@ def test_create_conflict_and_missing_namespace(api):
     ('b notin (2)', ['p', 'r']), ('b', ['q', 'r']), ('!b', ['p']),
 ])
 def test_label_selectors(api, selector, names):
-    client, _, _ = api
+    client, _store, _kubeconfig = api
     cms = client.resources.get(api_version='v1', kind='ConfigMap')
     cms.create(body=_cm('p', {}, {'a': '1'}), namespace='ns')
     cms.create(body=_cm('q', {}, {'a': '1', 'b': '2'}), namespace='ns')
@@ -126,7 +126,7 @@ def test_label_selectors(api, selector, names):
 
 
 def test_deployment_becomes_available_and_pods_follow(api):
-    client, _, _ = api
+    client, _store, _kubeconfig = api
     deps = client.resources.get(api_version='apps/v1', kind='Deployment')
     pods = client.resources.get(api_version='v1', kind='Pod')
     deps.server_side_apply(body=_dep('web'), name='web', namespace='ns', field_manager=MANAGER)
@@ -146,7 +146,7 @@ def test_deployment_becomes_available_and_pods_follow(api):
 
 
 def test_failure_mode_reports_crashloop(api):
-    client, _, _ = api
+    client, _store, _kubeconfig = api
     deps = client.resources.get(api_version='apps/v1', kind='Deployment')
     pods = client.resources.get(api_version='v1', kind='Pod')
     deps.create(body=_dep('broken', replicas=1), namespace='ns')
@@ -157,7 +157,7 @@ def test_failure_mode_reports_crashloop(api):
 
 
 def test_delete_removes_pods(api):
-    client, _, _ = api
+    client, _store, _kubeconfig = api
     deps = client.resources.get(api_version='apps/v1', kind='Deployment')
     pods = client.resources.get(api_version='v1', kind='Pod')
     deps.create(body=_dep('gone', replicas=1), namespace='ns')
@@ -172,7 +172,7 @@ def test_cli_writes_port_and_kubeconfig(tmp_path):
     proc = subprocess.Popen([sys.executable, SERVER, '--kubeconfig', str(kubeconfig), '--port-file', str(port_file)],
                             stderr=subprocess.PIPE)
     try:
-        for _ in range(100):
+        for _attempt in range(100):
             if port_file.exists():
                 break
             time.sleep(0.05)

@@ -65,19 +65,19 @@ def test_valid_deployment_passes():
 def test_strict_rejects_unknown_field_and_lax_accepts():
     bad = copy.deepcopy(DEPLOYMENT)
     bad['spec']['template']['spec']['volumes'][0]['readOnly'] = True  # belongs on the mount
-    _, errors = k8s_schema.validate_objects([bad], '1.30', strict=True)
+    _schema_version, errors = k8s_schema.validate_objects([bad], '1.30', strict=True)
     assert len(errors) == 1
     assert errors[0]['object'] == 'Deployment/mindie/mindie-server'
     assert errors[0]['path'] == 'spec.template.spec.volumes.0'
     assert 'readOnly' in errors[0]['message']
-    _, errors = k8s_schema.validate_objects([bad], '1.30', strict=False)
+    _schema_version, errors = k8s_schema.validate_objects([bad], '1.30', strict=False)
     assert errors == []
 
 
 def test_type_error_reported_with_path():
     bad = copy.deepcopy(DEPLOYMENT)
     bad['spec']['replicas'] = 'two'
-    _, errors = k8s_schema.validate_objects([bad], '1.30')
+    _schema_version, errors = k8s_schema.validate_objects([bad], '1.30')
     assert [e['path'] for e in errors] == ['spec.replicas']
 
 
@@ -89,7 +89,7 @@ def test_missing_identity_duplicates_and_unknown_kind_all_reported():
         {'apiVersion': 'mindxdl.gitee.com/v1', 'kind': 'AscendJob', 'metadata': {'name': 'j'}},
         'not a mapping',
     ]
-    _, errors = k8s_schema.validate_objects(objs, '1.30')
+    _schema_version, errors = k8s_schema.validate_objects(objs, '1.30')
     by_index = {e['index']: e for e in errors}
     assert sorted(by_index) == [0, 2, 3, 4]
     assert 'metadata.name' in by_index[0]['message']

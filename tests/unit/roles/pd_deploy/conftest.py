@@ -101,7 +101,7 @@ def render(tmp_path_factory):
         proc = subprocess.run([_ansible_playbook(), '-i', str(work / 'inventory.yml'), str(work / 'play.yml'),
                                '-e', '@' + str(work / 'vars.json')],
                               cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                              universal_newlines=True, timeout=600)
+                              universal_newlines=True, timeout=600, check=False)
         objects = []
         reports = work / 'reports' / 'pd_deploy'
         if reports.exists():

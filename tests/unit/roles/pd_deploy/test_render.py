@@ -87,6 +87,7 @@ def test_multi_layout_objects(multi):
     assert svc['spec']['selector']['app'] == 'mindie-ms-coordinator'
     assert not [s for s in multi.kinds('Service') if s['metadata']['name'] == 'mindie-ms-coordinator']
     # control pods go to mindie_control, servers to the P and D nodes
+
     def nodes(dep):
         return dep['spec']['template']['spec']['affinity']['nodeAffinity'][
             'requiredDuringSchedulingIgnoredDuringExecution']['nodeSelectorTerms'][0]['matchExpressions'][0]['values']
@@ -109,8 +110,8 @@ def test_npu_requests_equal_and_only_on_servers(single, multi):
 
 
 def test_a3_gets_sixteen_npus(render):
-    r = render({'mindie_single': {'n': {}}}, {'mindie_layout': 'single', 'pd_deploy_hardware': 'a3',
-                                               'mindie_secret_format': 'plaintext'}, key='a3')
+    r = render({'mindie_single': {'n': {}}},
+               {'mindie_layout': 'single', 'pd_deploy_hardware': 'a3', 'mindie_secret_format': 'plaintext'}, key='a3')
     assert r.rc == 0, r.output[-3000:]
     res = _container(r.get('Deployment', 'mindie-server'))['resources']
     assert res['requests']['huawei.com/Ascend910'] == res['limits']['huawei.com/Ascend910'] == 16
@@ -247,6 +248,7 @@ def test_revision_is_stable_and_tracks_changes(render, multi):
     # different throwaway PKI material -> different revision; config hashes of pods change too
     assert rev != {o['metadata']['labels']['ascend.mindie/revision'] for o in multi.objects}
     # the rendering is otherwise identical (structure and non-secret data)
+
     def strip(objs):
         out = []
         for o in objs:
