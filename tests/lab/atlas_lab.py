@@ -33,7 +33,8 @@ sys.path.insert(0, HERE)
 import profiles  # noqa: E402  pylint: disable=wrong-import-position
 
 STATE_ROOT = "/var/lib/ascend-lab"
-CACHE = "/var/cache/ascend-lab"
+# ATLAS_LAB_CACHE moves the shared Debian base and package directory (e.g. to try a build from scratch).
+CACHE = os.environ.get("ATLAS_LAB_CACHE", "/var/cache/ascend-lab")
 BASE = os.path.join(CACHE, "base-bookworm")
 BASE_MARKER = ".ascend-lab-base"
 PKG_DIR = os.path.join(CACHE, "packages", "debian-bookworm")
@@ -183,7 +184,7 @@ def ensure_base():
         start = time.time()
         rc = subprocess.call(cmd, stdout=subprocess.DEVNULL)
         if rc != 0:
-            shutil.rmtree(tmp, ignore_errors=True)
+            # Keep the half-built tree for its log; the next build removes it (stale .tmp.* above).
             raise LabError("debootstrap failed (rc %d); see %s/debootstrap/debootstrap.log" % (rc, tmp))
         with open(os.path.join(tmp, BASE_MARKER), "w") as fh:
             fh.write(" ".join(cmd) + "\n")
