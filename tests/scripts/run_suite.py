@@ -63,7 +63,7 @@ def pytest_counts(output):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--stages", default="sanity,unit,lint,molecule,integration")
+    parser.add_argument("--stages", default="sanity,unit,lint,build,molecule,integration")
     parser.add_argument("--scenario", action="append", help="run only these molecule scenarios")
     args = parser.parse_args()
     stages = args.stages.split(",")
@@ -94,6 +94,9 @@ def main():
     if "lint" in stages:
         rc = run(["ansible-lint", "--profile", "production"], "ansible-lint")[0]
         record("ansible-lint --profile production", rc == 0)
+    if "build" in stages:
+        rc = run(["bash", "tests/scripts/build_check.sh"], "build")[0]
+        record("collection build, install and playbook syntax", rc == 0)
     if "molecule" in stages:
         for name in args.scenario or scenarios():
             rc, out = run(["molecule", "test", "-s", name], "molecule-" + name)
