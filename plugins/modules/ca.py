@@ -167,12 +167,12 @@ fingerprint_sha256:
 '''
 
 import os
-import traceback
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.ascend.mindie.plugins.module_utils import kmc
 from ansible_collections.ascend.mindie.plugins.module_utils import mindie_pki as pki
+from ansible_collections.ascend.mindie.plugins.module_utils.pki_module import run_pki_module
 
 MODES = {pki.CA_KEY_NAME: 0o400, pki.CA_CSR_NAME: 0o600, pki.CA_CERT_NAME: 0o400}
 
@@ -355,15 +355,7 @@ def main():
         ),
         supports_check_mode=True,
     )
-    if not pki.HAS_CRYPTOGRAPHY:
-        module.fail_json(msg=missing_required_lib("cryptography"), exception=str(pki.CRYPTOGRAPHY_IMPORT_ERROR))
-    try:
-        module.exit_json(**CA(module).run())
-    except (pki.PkiError, kmc.KmcError) as exc:
-        module.fail_json(msg=str(exc))
-    except (IOError, OSError) as exc:
-        module.fail_json(msg="cannot write the CA in %s: %s" % (module.params["path"], exc),
-                         exception=traceback.format_exc())
+    run_pki_module(module, CA, "write the CA in %s" % module.params["path"])
 
 
 if __name__ == "__main__":

@@ -140,10 +140,11 @@ keystore:
 
 import os
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.ascend.mindie.plugins.module_utils import kmc
 from ansible_collections.ascend.mindie.plugins.module_utils import mindie_pki as pki
+from ansible_collections.ascend.mindie.plugins.module_utils.pki_module import run_pki_module
 
 LAYOUT = {
     "ca_cert": ("security/ca/ca.pem", 0o400),
@@ -300,14 +301,7 @@ def main():
         ),
         supports_check_mode=True,
     )
-    if not pki.HAS_CRYPTOGRAPHY:
-        module.fail_json(msg=missing_required_lib("cryptography"), exception=str(pki.CRYPTOGRAPHY_IMPORT_ERROR))
-    try:
-        module.exit_json(**Importer(module).run())
-    except (pki.PkiError, kmc.KmcError) as exc:
-        module.fail_json(msg=str(exc))
-    except (IOError, OSError) as exc:
-        module.fail_json(msg="cannot import into %s: %s" % (module.params["dest"], exc))
+    run_pki_module(module, Importer, "import into %s" % module.params["dest"])
 
 
 if __name__ == "__main__":

@@ -1,0 +1,32 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, ascend.mindie contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The shared outer shell of the PKI modules (ca, kmc_import, cert).
+
+Kept apart from mindie_pki and kmc because those two also run inside pods without Ansible.
+"""
+from __future__ import (absolute_import, division, print_function)
+__metaclass__ = type
+
+import traceback
+
+from ansible.module_utils.basic import missing_required_lib
+
+from ansible_collections.ascend.mindie.plugins.module_utils import kmc
+from ansible_collections.ascend.mindie.plugins.module_utils import mindie_pki as pki
+
+
+def run_pki_module(module, runner_class, io_failure):
+    """Run ``runner_class(module).run()`` and turn the PKI errors into clean failures.
+
+    ``io_failure`` completes the sentence "cannot ..." for file system errors, e.g.
+    "write the CA in /etc/pki".
+    """
+    if not pki.HAS_CRYPTOGRAPHY:
+        module.fail_json(msg=missing_required_lib("cryptography"), exception=str(pki.CRYPTOGRAPHY_IMPORT_ERROR))
+    try:
+        module.exit_json(**runner_class(module).run())
+    except (pki.PkiError, kmc.KmcError) as exc:
+        module.fail_json(msg=str(exc))
+    except (IOError, OSError) as exc:
+        module.fail_json(msg="cannot %s: %s" % (io_failure, exc), exception=traceback.format_exc())
