@@ -3,8 +3,6 @@
 """Idempotence and check mode of the whole flow (every stage of site.yml) on the lab."""
 import os
 
-import pytest
-
 from conftest import FLOW, NODES, PLAYBOOKS, Env, default_deployment
 
 
@@ -13,10 +11,6 @@ def test_check_on_fresh_cluster_changes_nothing(fresh_check):
     assert changes == [], "--check on a fresh cluster changed things:\n" + "\n".join(changes[:50])
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "beyond the literal promise (which is 'changes nothing'): on a fresh cluster --check stops in pd_deploy "
-    "'Check the security material is complete' (TLS is on but localhost lacks <pki>/components/*/security/ca/ca.pem), "
-    "because the pki stage creates nothing in check mode; pd_deploy could skip/predict it in check mode"))
 def test_check_on_fresh_cluster_completes(fresh_check):
     result = fresh_check["result"]
     assert result.rc == 0, "--check on a fresh cluster failed:\n" + result.explain()
