@@ -438,7 +438,9 @@ def check_nodes(desc, groups, nodes, config=None):
                                          '%s node is %s, %s are %s' % (roles.get(host, 'NPU'), _label(model),
                                                                        ', '.join(others), _label(majority)),
                                          _label(model), 'use %s for every P and D node' % _label(majority)))
-    out.extend(_check_fit(desc, usable, stage))
+    # Capacity is only known when every NPU node could be read; the unreadable ones are reported above.
+    if len(usable) == len(npu_hosts(groups)):
+        out.extend(_check_fit(desc, usable, stage))
     return out
 
 

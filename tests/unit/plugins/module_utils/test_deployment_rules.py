@@ -206,6 +206,11 @@ def test_instances_must_fit_the_nodes():
                                       cluster())) == ['instances_fit']
 
 
+def test_fit_is_not_judged_while_a_node_is_unreadable():
+    nodes = cluster(d1={'present': False, 'error': 'npu-smi not found'})
+    assert rule_ids(rules.check_nodes(desc(p_instances=2, d_instances=2), MULTI, nodes)) == ['npu_facts']
+
+
 def test_single_rates_must_fit_the_pod():
     nodes = {'s0': copy.deepcopy(A2), 's1': copy.deepcopy(A2)}
     assert rules.check_nodes(desc(layout='single', p_rate=3, d_rate=5), SINGLE, nodes) == []
