@@ -147,18 +147,26 @@ def parse_ip(stdout):
     return {'address': result['ipaddr'], 'netmask': result['netmask']}
 
 
+def _one_line(stdout, command, pattern, address_group=None):
+    """The match of a get command that prints exactly one line; anything else is a parse error.
+
+    ``address_group`` names a group that must hold an IPv4 address.
+    """
+    lines = _lines(stdout)
+    if len(lines) != 1:
+        raise HccnParseError(command, lines[1] if lines else '<empty>', stdout)
+    m = pattern.match(lines[0].strip())
+    if not m or (address_group is not None and not is_ipv4(m.group(address_group))):
+        raise HccnParseError(command, lines[0], stdout)
+    return m
+
+
 _LINK_LINE = re.compile(r'^link status\s*:\s*(\S+)$', re.IGNORECASE)
 
 
 def parse_link(stdout):
     """``-link -g`` -> 'UP' / 'DOWN' (other words kept upper-cased; only UP counts as up)."""
-    lines = _lines(stdout)
-    if len(lines) != 1:
-        raise HccnParseError('hccn_tool -link -g', lines[1] if lines else '<empty>', stdout)
-    m = _LINK_LINE.match(lines[0].strip())
-    if not m:
-        raise HccnParseError('hccn_tool -link -g', lines[0], stdout)
-    return m.group(1).upper()
+    return _one_line(stdout, 'hccn_tool -link -g', _LINK_LINE).group(1).upper()
 
 
 _HEALTH_LINE = re.compile(r'^net health status\s*:\s*(\S.*)$', re.IGNORECASE)
@@ -166,13 +174,7 @@ _HEALTH_LINE = re.compile(r'^net health status\s*:\s*(\S.*)$', re.IGNORECASE)
 
 def parse_net_health(stdout):
     """``-net_health -g`` -> the raw health word(s), e.g. 'Success' or 'Receive timeout'."""
-    lines = _lines(stdout)
-    if len(lines) != 1:
-        raise HccnParseError('hccn_tool -net_health -g', lines[1] if lines else '<empty>', stdout)
-    m = _HEALTH_LINE.match(lines[0].strip())
-    if not m:
-        raise HccnParseError('hccn_tool -net_health -g', lines[0], stdout)
-    return m.group(1).strip()
+    return _one_line(stdout, 'hccn_tool -net_health -g', _HEALTH_LINE).group(1).strip()
 
 
 _NETDETECT_LINE = re.compile(r'^netdetect addr(?:ess)?\s*:\s*(\S+)$', re.IGNORECASE)
@@ -180,13 +182,7 @@ _NETDETECT_LINE = re.compile(r'^netdetect addr(?:ess)?\s*:\s*(\S+)$', re.IGNOREC
 
 def parse_netdetect(stdout):
     """``-netdetect -g`` (both driver wordings) -> detect address."""
-    lines = _lines(stdout)
-    if len(lines) != 1:
-        raise HccnParseError('hccn_tool -netdetect -g', lines[1] if lines else '<empty>', stdout)
-    m = _NETDETECT_LINE.match(lines[0].strip())
-    if not m or not is_ipv4(m.group(1)):
-        raise HccnParseError('hccn_tool -netdetect -g', lines[0], stdout)
-    return m.group(1)
+    return _one_line(stdout, 'hccn_tool -netdetect -g', _NETDETECT_LINE, address_group=1).group(1)
 
 
 _GATEWAY_LINE = re.compile(r'^default gateway\s*:\s*([^,\s]+)\s*,\s*Iface\s*:\s*(\S+)$',
@@ -195,12 +191,7 @@ _GATEWAY_LINE = re.compile(r'^default gateway\s*:\s*([^,\s]+)\s*,\s*Iface\s*:\s*
 
 def parse_gateway(stdout):
     """``-gateway -g`` -> {'gateway': ip, 'iface': 'ethN'}."""
-    lines = _lines(stdout)
-    if len(lines) != 1:
-        raise HccnParseError('hccn_tool -gateway -g', lines[1] if lines else '<empty>', stdout)
-    m = _GATEWAY_LINE.match(lines[0].strip())
-    if not m or not is_ipv4(m.group(1)):
-        raise HccnParseError('hccn_tool -gateway -g', lines[0], stdout)
+    m = _one_line(stdout, 'hccn_tool -gateway -g', _GATEWAY_LINE, address_group=1)
     return {'gateway': m.group(1), 'iface': m.group(2)}
 
 
