@@ -77,10 +77,14 @@ def raw_run(groups):
 def ansible_run(inventory, nodes):
     env = dict(os.environ, ANSIBLE_FORKS=str(max(nodes, 5)), MINDIE_REPORT_DIR="/tmp/stage-bench-reports")
     start = time.time()
+    logs = os.path.join(ROOT, ".build", "bench")
+    os.makedirs(logs, exist_ok=True)
     for playbook in ("preflight.yml", "roce.yml"):
-        subprocess.run(["ansible-playbook", "-i", os.path.join(ROOT, "inventories", "lab"), "-i", inventory,
-                        os.path.join(ROOT, "playbooks", playbook)], cwd=ROOT, env=env, check=True,
-                       stdout=subprocess.DEVNULL)
+        # The play's output is kept so a failing stage at scale can be read afterwards.
+        with open(os.path.join(logs, "%d-%s.log" % (nodes, playbook)), "w") as log:
+            subprocess.run(["ansible-playbook", "-i", os.path.join(ROOT, "inventories", "lab"), "-i", inventory,
+                            os.path.join(ROOT, "playbooks", playbook)], cwd=ROOT, env=env, check=True,
+                           stdout=log, stderr=subprocess.STDOUT)
     return time.time() - start
 
 
