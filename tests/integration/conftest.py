@@ -11,6 +11,7 @@ at -vvv (fixture ``converged``); every later test starts from the converged clus
 lab's faults when it ends.
 """
 import hashlib
+import importlib
 import json
 import os
 import re
@@ -36,25 +37,9 @@ NODES = ["prefill-1", "prefill-2", "decode-1", "decode-2"]
 KUBERNETES_VERSION = "1.30"
 
 
-def _collections_root():
-    """The directory holding ansible_collections/ascend/mindie (same rules as tests/unit/conftest.py)."""
-    for candidate in os.environ.get("ANSIBLE_COLLECTIONS_PATH", "").split(os.pathsep):
-        if candidate and os.path.isdir(os.path.join(candidate, "ansible_collections", "ascend", "mindie")):
-            return candidate
-    parts = ROOT.split(os.sep)
-    if len(parts) > 3 and parts[-3] == "ansible_collections":
-        return os.sep.join(parts[:-3])
-    link = os.path.join(ROOT, ".build", "collections")
-    target = os.path.join(link, "ansible_collections", "ascend", "mindie")
-    if not os.path.exists(target):
-        os.makedirs(os.path.dirname(target), exist_ok=True)
-        os.symlink(ROOT, target)
-    return link
-
-
-COLLECTIONS = _collections_root()
-if COLLECTIONS not in sys.path:
-    sys.path.insert(0, COLLECTIONS)  # the tests read key stores with the collection's module_utils
+# tests/conftest.py put the collections root on sys.path; the playbooks must use the same tree.
+COLLECTIONS = os.path.abspath(os.path.join(
+    importlib.import_module("ansible_collections.ascend.mindie").__path__[0], "..", "..", ".."))
 
 
 def _ansible_playbook():

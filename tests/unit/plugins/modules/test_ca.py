@@ -14,7 +14,7 @@ import pytest
 from ansible_collections.ascend.mindie.plugins.module_utils import mindie_pki as pki
 from ansible_collections.ascend.mindie.plugins.modules import ca as ca_module
 
-from ansible_collections.ascend.mindie.tests.unit.plugins.modules.pki_runner import run_module
+from ansible_collections.ascend.mindie.tests.unit.plugins.modules.module_runner import run_module
 
 PASSWORD = "Ca#Passw0rd-unit"
 SUBJECT = {"C": "CN", "ST": "Sichuan", "L": "Chengdu", "O": "Huawei", "OU": "Ascend", "CN": "MindIE"}

@@ -17,7 +17,7 @@ from ansible_collections.ascend.mindie.plugins.module_utils import kmc
 from ansible_collections.ascend.mindie.plugins.module_utils import mindie_pki as pki
 from ansible_collections.ascend.mindie.plugins.modules import cert as cert_module
 from ansible_collections.ascend.mindie.plugins.modules import kmc_import
-from ansible_collections.ascend.mindie.tests.unit.plugins.modules.pki_runner import run_module
+from ansible_collections.ascend.mindie.tests.unit.plugins.modules.module_runner import run_module
 
 PASSWORD = "Ca#Passw0rd-cert"
 SUBJECT = {"C": "CN", "O": "Huawei", "CN": "MindIE"}

@@ -1,21 +1,12 @@
 # Copyright: (c) 2026, ascend.mindie contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 import functools
-import json
 
 import pytest
 from ansible.module_utils import basic
-from ansible.module_utils.common.text.converters import to_bytes
 
 from ansible_collections.ascend.mindie.plugins.module_utils import entropy
 from ansible_collections.ascend.mindie.plugins.modules import entropy_facts
-
-
-class _Exit(SystemExit):
-    def __init__(self, kwargs, failed):
-        super().__init__(kwargs)
-        self.result = kwargs
-        self.failed = failed
 
 
 @pytest.fixture
@@ -34,21 +25,13 @@ def fake_node(tmp_path):
 
 
 @pytest.fixture
-def run(monkeypatch, fake_node):
-    def exit_json(self, **kwargs):
-        raise _Exit(kwargs, False)
-
-    def fail_json(self, **kwargs):
-        raise _Exit(kwargs, True)
-
+def run(monkeypatch, fake_node, run_module):
     calls = []
 
     def run_command(self, argv, **kwargs):
         calls.append((argv, kwargs))
         return 0, 'ii |1.9.14-1+deb12u1\n', ''
 
-    monkeypatch.setattr(basic.AnsibleModule, 'exit_json', exit_json)
-    monkeypatch.setattr(basic.AnsibleModule, 'fail_json', fail_json)
     monkeypatch.setattr(basic.AnsibleModule, 'run_command', run_command)
     monkeypatch.setattr(basic.AnsibleModule, 'get_bin_path',
                         lambda self, name, *a, **k: '/usr/bin/dpkg-query' if name == 'dpkg-query' else None)
@@ -57,33 +40,26 @@ def run(monkeypatch, fake_node):
         run_dir=str(fake_node / 'run'), etc_dir=str(fake_node / 'etc')))
 
     def _run(args, check_mode=False):
-        args = dict(args)
-        if check_mode:
-            args['_ansible_check_mode'] = True
-        monkeypatch.setattr(basic, '_ANSIBLE_ARGS', to_bytes(json.dumps({'ANSIBLE_MODULE_ARGS': args})))
-        monkeypatch.setattr(basic, '_ANSIBLE_PROFILE', 'legacy', raising=False)
-        with pytest.raises(_Exit) as exc:
-            entropy_facts.main()
-        exc.value.calls = calls
-        return exc.value
+        return run_module(entropy_facts.main, args, check_mode=check_mode)
+    _run.calls = calls
     return _run
 
 
 def test_reads_everything_in_check_mode(run):
     res = run({}, check_mode=True)
-    assert not res.failed and res.result['changed'] is False
-    facts = res.result['ansible_facts']['ascend_entropy']
+    assert not res['failed'] and res['changed'] is False
+    facts = res['ansible_facts']['ascend_entropy']
     assert facts['poolsize'] == 256 and facts['reached'] and facts['mode'] == 'full_pool'
     assert facts['haveged']['write_bits'] == 4096 and facts['haveged']['installed']
     # the package query runs untranslated so the parser sees the C locale
-    argv, kwargs = res.calls[0]
+    argv, kwargs = run.calls[0]
     assert argv[-1] == 'haveged' and kwargs['environ_update']['LC_ALL'] == 'C'
 
 
 def test_unparseable_proc_fails_loudly(run, fake_node):
     (fake_node / 'random' / 'poolsize').write_text('many\n')
     res = run({})
-    assert res.failed and 'poolsize' in res.result['msg'] and "'many\\n'" in res.result['msg']
+    assert res['failed'] and 'poolsize' in res['msg'] and "'many\\n'" in res['msg']
 
 
 @pytest.mark.parametrize('args,text', [
@@ -93,4 +69,4 @@ def test_unparseable_proc_fails_loudly(run, fake_node):
 ])
 def test_refuses_bad_parameters(run, args, text):
     res = run(args)
-    assert res.failed and text in res.result['msg']
+    assert res['failed'] and text in res['msg']

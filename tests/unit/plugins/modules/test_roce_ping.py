@@ -13,8 +13,6 @@ import json
 import sys
 
 import pytest
-from ansible.module_utils import basic
-from ansible.module_utils.common.text.converters import to_bytes
 
 from ansible_collections.ascend.mindie.plugins.modules import hccn_facts, roce_ping
 
@@ -54,13 +52,6 @@ BASE = {
 }
 
 
-class _Exit(SystemExit):
-    def __init__(self, kwargs, failed):
-        super(_Exit, self).__init__(kwargs)
-        self.result = kwargs
-        self.failed = failed
-
-
 @pytest.fixture
 def fake_tool(tmp_path):
     def make(table):
@@ -74,26 +65,8 @@ def fake_tool(tmp_path):
 
 
 @pytest.fixture
-def run(monkeypatch):
-    def exit_json(self, **kwargs):
-        raise _Exit(kwargs, False)
-
-    def fail_json(self, **kwargs):
-        raise _Exit(kwargs, True)
-
-    monkeypatch.setattr(basic.AnsibleModule, 'exit_json', exit_json)
-    monkeypatch.setattr(basic.AnsibleModule, 'fail_json', fail_json)
-
-    def _run(module, args, check_mode=False):
-        args = dict(args)
-        if check_mode:
-            args['_ansible_check_mode'] = True
-        monkeypatch.setattr(basic, '_ANSIBLE_ARGS', to_bytes(json.dumps({'ANSIBLE_MODULE_ARGS': args})))
-        monkeypatch.setattr(basic, '_ANSIBLE_PROFILE', 'legacy', raising=False)
-        with pytest.raises(_Exit) as exc:
-            module.main()
-        return exc.value
-    return _run
+def run(run_module):
+    return lambda module, args, check_mode=False: run_module(module.main, args, check_mode=check_mode)
 
 
 class TestHccnFacts:
@@ -104,8 +77,8 @@ class TestHccnFacts:
         conf.write_text('address_0=10.0.0.1\nnetmask_0=255.255.255.0\naddress_1=10.0.0.9\n')
         res = run(hccn_facts, {'tool': fake_tool(table), 'conf_path': str(conf),
                                'devices': [1, 0]}, check_mode=True)
-        assert not res.failed and res.result['changed'] is False
-        facts = res.result['ansible_facts']['ascend_hccn']
+        assert not res['failed'] and res['changed'] is False
+        facts = res['ansible_facts']['ascend_hccn']
         assert facts['devices'] == [0, 1] and facts['devices_source'] == 'option'
         assert [p['address'] for p in facts['ports']] == ['10.0.0.1', '10.0.0.2']
         assert facts['ports'][1]['conf_mismatch'] == [
@@ -121,7 +94,7 @@ class TestHccnFacts:
         conf = tmp_path / 'hccn.conf'
         conf.write_text('address_3=10.0.0.1\n')
         res = run(hccn_facts, {'tool': fake_tool(BASE), 'conf_path': str(conf), 'gather': ['ip']})
-        facts = res.result['ansible_facts']['ascend_hccn']
+        facts = res['ansible_facts']['ascend_hccn']
         assert facts['devices'] == [3] and facts['devices_source'] == 'hccn_conf'
 
     def test_detect_devices_from_dev_nodes(self, tmp_path):
@@ -133,18 +106,18 @@ class TestHccnFacts:
     def test_no_devices_fails_naming_the_fix(self, run, fake_tool, tmp_path, monkeypatch):
         monkeypatch.setattr(hccn_facts, 'detect_devices', lambda conf: ([], 'none'))
         res = run(hccn_facts, {'tool': fake_tool(BASE), 'conf_path': str(tmp_path / 'none')})
-        assert res.failed and "pass 'devices'" in res.result['msg']
+        assert res['failed'] and "pass 'devices'" in res['msg']
 
     def test_missing_tool(self, run, tmp_path):
         res = run(hccn_facts, {'tool': str(tmp_path / 'nope'), 'devices': [0]})
-        assert res.failed and 'not found or not executable' in res.result['msg']
+        assert res['failed'] and 'not found or not executable' in res['msg']
 
     def test_unknown_output_is_reported_with_text(self, run, fake_tool, tmp_path):
         table = dict(BASE)
         table['-link'] = [0, 'link state = up\n', '']
         res = run(hccn_facts, {'tool': fake_tool(table), 'devices': [0],
                                'conf_path': str(tmp_path / 'none')})
-        port = res.result['ansible_facts']['ascend_hccn']['ports'][0]
+        port = res['ansible_facts']['ascend_hccn']['ports'][0]
         assert port['errors'][0]['command'] == 'link'
         assert 'link state = up' in port['errors'][0]['message']
 
@@ -160,10 +133,10 @@ class TestRocePingRun:
         res = run(roce_ping, {'tool': fake_tool(table), 'pings': [
             {'device': 0, 'address': '10.0.0.2', 'id': 'a'},
             {'device': 1, 'address': '10.0.0.3', 'id': 'b'}]}, check_mode=True)
-        assert not res.failed and res.result['changed'] is False
-        got = [(r['id'], r['state'], r['ok']) for r in res.result['results']]
+        assert not res['failed'] and res['changed'] is False
+        got = [(r['id'], r['state'], r['ok']) for r in res['results']]
         assert got == [('a', 'ok', True), ('b', 'loss', False)]
-        assert res.result['summary']['failed'] == 1
+        assert res['summary']['failed'] == 1
 
     def test_busy_tool_with_parallel_pings_is_retried(self, run, fake_tool, tmp_path):
         table = dict(('ping 10.0.1.%d' % i, [0, PING_OK % (0, '10.0.1.%d' % i), ''])
@@ -172,11 +145,11 @@ class TestRocePingRun:
         pings = [{'device': 0, 'address': '10.0.1.%d' % i} for i in range(6)]
         res = run(roce_ping, {'tool': fake_tool(table), 'pings': pings, 'concurrency': 3,
                               'retries': 30, 'backoff': 0.05, 'backoff_max': 0.2})
-        results = res.result['results']
+        results = res['results']
         assert all(r['ok'] for r in results), results
         # the single-instance tool refused overlapping calls; the retries absorbed them
         assert sum(r['attempts'] for r in results) > len(results)
-        assert res.result['summary']['max_in_flight'] == 3
+        assert res['summary']['max_in_flight'] == 3
 
     def test_busy_forever_is_reported(self, run, fake_tool, tmp_path):
         tool = fake_tool({})
@@ -189,7 +162,7 @@ class TestRocePingRun:
                                   'retries': 2, 'backoff': 0.01})
         finally:
             os.close(fd)
-        (r,) = res.result['results']
+        (r,) = res['results']
         assert r['state'] == 'busy' and r['attempts'] == 3 and 'busy' in r['stderr']
 
     @pytest.mark.parametrize('args,text', [
@@ -200,11 +173,11 @@ class TestRocePingRun:
     ])
     def test_bad_args(self, run, args, text):
         res = run(roce_ping, args)
-        assert res.failed and text in res.result['msg']
+        assert res['failed'] and text in res['msg']
 
     def test_empty_list_needs_no_tool(self, run, tmp_path):
         res = run(roce_ping, {'pings': [], 'tool': str(tmp_path / 'none')})
-        assert not res.failed and res.result['summary']['total'] == 0
+        assert not res['failed'] and res['summary']['total'] == 0
 
 
 class TestRocePingPlanEvaluate:
@@ -218,20 +191,20 @@ class TestRocePingPlanEvaluate:
 
     def test_plan_then_evaluate(self, run):
         res = run(roce_ping, {'action': 'plan', 'nodes': self._nodes()})
-        plan = res.result['plan']
+        plan = res['plan']
         assert plan['total'] == 8 and plan['max_load'] == 4
         results = dict((h, [dict(x, ok=True, state='ok') for x in lst])
                        for h, lst in plan['per_node'].items())
         res = run(roce_ping, {'action': 'evaluate', 'nodes': self._nodes(), 'plan': plan,
                               'results': results})
-        assert res.result['report']['ok'] and res.result['failure_lines'] == []
-        assert 'Result: **PASS**' in res.result['markdown']
+        assert res['report']['ok'] and res['failure_lines'] == []
+        assert 'Result: **PASS**' in res['markdown']
 
     def test_plan_error_is_a_clear_failure(self, run):
         nodes = self._nodes()[:1]
         res = run(roce_ping, {'action': 'plan', 'nodes': nodes})
-        assert res.failed and 'mindie_decode' in res.result['msg']
+        assert res['failed'] and 'mindie_decode' in res['msg']
 
     def test_evaluate_requires_plan(self, run):
         res = run(roce_ping, {'action': 'evaluate', 'nodes': self._nodes()})
-        assert res.failed and 'plan' in res.result['msg']
+        assert res['failed'] and 'plan' in res['msg']

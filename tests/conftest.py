@@ -1,4 +1,4 @@
-"""Make `ansible_collections.ascend.mindie` importable for the unit tests.
+"""Make `ansible_collections.ascend.mindie` importable for every suite under tests/ (unit, integration).
 
 The Makefile links this checkout into .build/collections/ansible_collections/ascend/mindie;
 ANSIBLE_COLLECTIONS_PATH (set by the Makefile) names that root.
@@ -6,7 +6,7 @@ ANSIBLE_COLLECTIONS_PATH (set by the Makefile) names that root.
 import os
 import sys
 
-_ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+_ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
 
 
 def _collections_root():
