@@ -5,7 +5,8 @@ up a lab (half prefill, half decode, Atlas 800I A2), then times:
   ansible   - ansible-playbook playbooks/preflight.yml and playbooks/roce.yml (forks >= nodes)
   raw ssh   - one ssh per node at once, running the probe commands those stages run on a node
               (npu-smi info, dmidecode, every port's hccn_tool get commands, /etc/hccn.conf, and the
-              node's same-index pings to every peer on the other side), one after another on the node
+              node's share of the same-index pings between P and D: each pair pinged once, as the
+              stage's plan does), one after another on the node
 and prints the ratio. Run as root: python tests/bench/stage_bench.py --sizes 4,16,32
 """
 import argparse
@@ -40,7 +41,9 @@ def probe_script(ports, peer_ips):
         for cmd in ("-ip -g", "-link -g", "-net_health -g", "-netdetect -g", "-gateway -g", "-lldp -g"):
             lines.append("%s -i %d %s >/dev/null 2>&1" % (HCCN, port, cmd))
     for port, address in peer_ips:
-        lines.append("%s -i %d -ping -g address %s >/dev/null 2>&1" % (HCCN, port, address))
+        # one line per ping that did not get all its replies, so the run can say how many it lost
+        lines.append("%s -i %d -ping -g address %s 2>&1 | grep -q ', 3 received' || echo LOST %d %s"
+                     % (HCCN, port, address, port, address))
     return "\n".join(lines) + "\n"
 
 
@@ -61,17 +64,23 @@ def ssh(host, script):
 
 
 def raw_run(groups):
+    """Returns (seconds, lost pings, pings). Each P/D node pair is pinged once, from the side the
+    (i + j) parity picks, so every node sends about as many pings as the stage's balanced plan has it
+    send (the stage plans one direction per pair too: roce_both_directions false)."""
     prefill, decode = groups["mindie_prefill"], groups["mindie_decode"]
     addresses = {name: hccn_addresses(h) for side in (prefill, decode) for name, h in side.items()}
-    jobs = {}
-    for mine, theirs in ((prefill, decode), (decode, prefill)):
-        for name, host in mine.items():
-            pings = [(port, addresses[peer][port]) for peer in theirs for port in sorted(addresses[name])]
-            jobs[name] = (host, probe_script(len(addresses[name]), pings))
+    pings = {name: [] for name in addresses}
+    for i, p_name in enumerate(sorted(prefill)):
+        for j, d_name in enumerate(sorted(decode)):
+            src, dst = (p_name, d_name) if (i + j) % 2 == 0 else (d_name, p_name)
+            pings[src] += [(port, addresses[dst][port]) for port in sorted(addresses[src])]
+    hosts = dict(prefill, **decode)
+    jobs = [(hosts[name], probe_script(len(addresses[name]), pings[name])) for name in sorted(hosts)]
     start = time.time()
     with concurrent.futures.ThreadPoolExecutor(max_workers=len(jobs)) as pool:
-        list(pool.map(lambda job: ssh(*job), jobs.values()))
-    return time.time() - start
+        outputs = list(pool.map(lambda job: ssh(*job), jobs))
+    lost = sum(out.count("LOST ") for out in outputs)
+    return time.time() - start, lost, sum(len(p) for p in pings.values())
 
 
 def ansible_run(inventory, nodes):
@@ -100,17 +109,18 @@ def main():
         try:
             inventory = lab(lab_id, "inventory")
             groups = hosts_of(inventory)
-            raw = raw_run(groups)
+            raw, lost, pings = raw_run(groups)
             ans = ansible_run(inventory, size)
-            rows.append((size, ans, raw))
-            print("%d nodes: ansible %.1fs, raw parallel ssh %.1fs, ratio %.1fx" % (size, ans, raw, ans / raw),
-                  flush=True)
+            rows.append((size, ans, raw, pings, lost))
+            print("%d nodes: ansible %.1fs, raw parallel ssh %.1fs (%d pings, %d lost), ratio %.1fx"
+                  % (size, ans, raw, pings, lost, ans / raw), flush=True)
         finally:
             lab(lab_id, "down")
-    print("\n| nodes | preflight + roce via ansible-playbook | same probes via raw parallel ssh | ratio |")
-    print("|---|---|---|---|")
-    for size, ans, raw in rows:
-        print("| %d | %.1f s | %.1f s | %.1fx |" % (size, ans, raw, ans / raw))
+    print("\n| nodes | pings | preflight + roce via ansible-playbook | same probes via raw parallel ssh | ratio |")
+    print("|---|---|---|---|---|")
+    for size, ans, raw, pings, lost in rows:
+        print("| %d | %d%s | %.1f s | %.1f s | %.1fx |"
+              % (size, pings, " (%d lost in the raw run)" % lost if lost else "", ans, raw, ans / raw))
 
 
 if __name__ == "__main__":

@@ -47,7 +47,8 @@ SSH_ARGS = ("-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null "
             "-o ControlMaster=auto -o ControlPersist=60s")
 GROUPS = {"prefill": "mindie_prefill", "decode": "mindie_decode", "control": "mindie_control",
           "single": "mindie_single"}
-MAX_NODES = 30
+# Bounded by fabric addresses (see profiles.fabric_address): 62 A2 nodes, 31 when any node is an A3.
+MAX_NODES = profiles.max_nodes("a2")
 
 
 class LabError(Exception):
@@ -552,8 +553,47 @@ def write_inventory(lab, state):
 # --------------------------------------------------------------------------- commands
 
 
-def used_net_indexes(exclude_id):
-    used = {}
+# The kernel's ARP table is one table for all network namespaces, sized by init_net's gc_thresh
+# sysctls (default 1024 entries). Large labs need more, or pings fail with "neighbor table overflow".
+NEIGH_THRESH = "/proc/sys/net/ipv4/neigh/default/gc_thresh%d"
+NEIGH_SAVED = os.path.join(STATE_ROOT, "neigh-gc-thresh.json")
+NEIGH_DEFAULT_ROOM = 1024  # kept for the host's own neighbours
+
+
+def neigh_entries(states):
+    """ARP entries the labs can hold at once: every NPU port may learn every node's peer port."""
+    total = 0
+    for st in states:
+        nodes = st.get("nodes", [])
+        ports = sum(profiles.device_count(n["profile"]) for n in nodes if profiles.PROFILES[n["profile"]]["npus"])
+        total += ports * len(nodes)
+    return total
+
+
+def neigh_thresholds(current, entries):
+    """New (gc_thresh2, gc_thresh3), or None when the current table already has room."""
+    if 2 * entries <= current[1]:
+        return None
+    gc3 = max(current[1], NEIGH_DEFAULT_ROOM + 2 * entries)
+    return max(current[0], gc3 // 2), gc3
+
+
+def read_neigh():
+    values = []
+    for n in (2, 3):
+        with open(NEIGH_THRESH % n) as fh:
+            values.append(int(fh.read()))
+    return values
+
+
+def write_neigh(values):
+    for n, value in zip((2, 3), values):
+        with open(NEIGH_THRESH % n, "w") as fh:
+            fh.write("%d\n" % value)
+
+
+def lab_states(exclude_id=None):
+    states = []
     for path in glob.glob(os.path.join(STATE_ROOT, "*", "state.json")):
         try:
             with open(path) as fh:
@@ -561,10 +601,65 @@ def used_net_indexes(exclude_id):
         except (IOError, ValueError):
             continue
         if st.get("lab_id") != exclude_id:
-            used[st.get("net_index")] = st.get("lab_id")
-            if st.get("hash") == hashlib.sha1(exclude_id.encode()).hexdigest()[:5]:
-                raise LabError("lab id %r collides with lab %r (same name hash); pick another id"
-                               % (exclude_id, st.get("lab_id")))
+            states.append(st)
+    return states
+
+
+def neigh_lock():
+    """Host-wide lock: labs with different ids share the ARP table sizing."""
+    os.makedirs(STATE_ROOT, exist_ok=True)
+    fd = os.open(os.path.join(STATE_ROOT, ".neigh.lock"), os.O_RDWR | os.O_CREAT, 0o600)
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    return fd
+
+
+def size_neigh_table(state):
+    """Grow the host's ARP table for every lab that is up; the first growth saves the old values."""
+    fd = neigh_lock()
+    try:
+        _size_neigh_table(state)
+    finally:
+        os.close(fd)
+
+
+def _size_neigh_table(state):
+    current = read_neigh()
+    wanted = neigh_thresholds(current, neigh_entries(lab_states(state["lab_id"]) + [state]))
+    if wanted is None:
+        return
+    if not os.path.exists(NEIGH_SAVED):
+        with open(NEIGH_SAVED, "w") as fh:
+            json.dump({"gc_thresh2": current[0], "gc_thresh3": current[1]}, fh)
+    write_neigh(wanted)
+    log("ARP table: gc_thresh2/3 %d/%d -> %d/%d (restored when the last lab is down)"
+        % (current[0], current[1], wanted[0], wanted[1]))
+
+
+def restore_neigh_table(lab_id):
+    """After the last lab is down, put back the values size_neigh_table saved."""
+    fd = neigh_lock()
+    try:
+        if os.path.exists(NEIGH_SAVED) and not lab_states(lab_id):
+            _restore_neigh_table()
+    finally:
+        os.close(fd)
+
+
+def _restore_neigh_table():
+    with open(NEIGH_SAVED) as fh:
+        saved = json.load(fh)
+    write_neigh([saved["gc_thresh2"], saved["gc_thresh3"]])
+    os.unlink(NEIGH_SAVED)
+    log("ARP table: gc_thresh2/3 restored to %d/%d" % (saved["gc_thresh2"], saved["gc_thresh3"]))
+
+
+def used_net_indexes(exclude_id):
+    used = {}
+    for st in lab_states(exclude_id):
+        used[st.get("net_index")] = st.get("lab_id")
+        if st.get("hash") == hashlib.sha1(exclude_id.encode()).hexdigest()[:5]:
+            raise LabError("lab id %r collides with lab %r (same name hash); pick another id"
+                           % (exclude_id, st.get("lab_id")))
     rc, out = sh(["ip", "-4", "-o", "addr", "show"], check=False)
     for m in re.finditer(r"inet 198\.18\.(\d+)\.", out):
         used.setdefault(int(m.group(1)), "an interface of this machine")
@@ -616,6 +711,7 @@ def cmd_up(lab, args):
     if unknown:
         raise LabError("--node-profile names unknown nodes %s; this lab has %s"
                        % (", ".join(sorted(unknown)), ", ".join(names)))
+    check_fabric_room([overrides.get(name, args.profile) for name in names])
     old = lab.load()
     if old and any(pid_alive(n.get("init_pid")) for n in old.get("nodes", [])):
         raise LabError("lab %r is already up (%s); run 'down' first" % (lab.id, lab.state_file))
@@ -636,6 +732,7 @@ def cmd_up(lab, args):
                                "netns": lab.netns(name), "mgmt_ip": "198.18.%d.%d" % (net, 10 + index),
                                "profile": prof, "base_profile": prof})
     lab.save(state)  # early, so down finds pids even if up dies half-way
+    size_neigh_table(state)
     sh(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "atlas-lab-" + lab.id, "-f", lab.key])
     with open(lab.key + ".pub") as fh:
         pubkey = fh.read()
@@ -746,6 +843,7 @@ def cmd_down(lab, args, quiet=False):
     left = lab_links(lab) + lab_netns(lab)
     if left:
         raise LabError("down left %s behind" % ", ".join(left))
+    restore_neigh_table(lab.id)
     if not quiet:
         log("lab %s down" % lab.id)
 
@@ -870,9 +968,18 @@ def fault_link(lab, state, node, port, updown):
     sh(["ip", "link", "set", hv, updown])
 
 
+def check_fabric_room(profile_names):
+    """A3 die planes are one /24 each, and A2 nodes beyond 31 use the odd plane: no mixing there."""
+    limit = min(profiles.max_nodes(profiles.PROFILES[p]["generation"]) for p in profile_names)
+    if len(profile_names) > limit:
+        raise LabError("a lab with %s nodes holds at most %d nodes (asked for %d)"
+                       % ("A3" if limit < MAX_NODES else "these", limit, len(profile_names)))
+
+
 def fault_profile(lab, state, node, prof):
     if prof not in profiles.PROFILES:
         raise LabError("unknown profile %r; known: %s" % (prof, ", ".join(sorted(profiles.PROFILES))))
+    check_fabric_room([prof if n is node else n["profile"] for n in state["nodes"]])
     old = [os.path.basename(p) for p in glob.glob("/sys/class/net/%sn%dp*" % (lab.prefix, node["index"]))]
     ip_batch([["link", "del", hv] for hv in old])
     node["profile"] = prof

@@ -61,18 +61,38 @@ def _jitter(*parts):
     return int(digest[:8], 16)
 
 
+# Nodes per /24 of a plane: node i owns hosts 8i+1..8i+8, which keeps .254 (the 'switch') and .255 free.
+NODES_PER_24 = 31
+# A2 ports use the lab's whole /23 (two /24s: 62 nodes); each A3 die plane is one /24 (31 nodes).
+A2_NETMASK = "255.255.254.0"
+A3_NETMASK = "255.255.255.0"
+
+
 def fabric_address(net_index, node_index, phy_id, generation):
-    """Device IP of port phy_id: A2 one plane; A3 even dies in 198.19.2n.x, odd in 198.19.2n+1.x."""
-    # Node i owns hosts 8i+1..8i+8 of every plane, so A2 and A3 nodes can share a lab.
+    """Device IP of port phy_id.
+
+    A2: one plane, 198.19.2n.0/23; nodes 0-30 in 198.19.2n.x, nodes 31-61 in 198.19.2n+1.x.
+    A3: even dies in 198.19.2n.x, odd dies in 198.19.2n+1.x (one /24 each, nodes 0-30).
+    """
     if generation == "a3":
         third = 2 * net_index + (phy_id % 2)
-        host = node_index * 8 + phy_id // 2 + 1
+        slot, offset = node_index, phy_id // 2
     else:
-        third = 2 * net_index
-        host = node_index * 8 + phy_id + 1
-    if host > 253:
-        raise ValueError("too many NPU ports for one /24 fabric plane (node %d, port %d)" % (node_index, phy_id))
-    return "198.19.%d.%d" % (third, host)
+        third = 2 * net_index + node_index // NODES_PER_24
+        slot, offset = node_index % NODES_PER_24, phy_id
+    if third > 2 * net_index + 1 or slot >= NODES_PER_24 or offset > 7:
+        raise ValueError("no fabric address for node %d port %d (%s): at most %d nodes with this profile"
+                         % (node_index, phy_id, generation, max_nodes(generation)))
+    return "198.19.%d.%d" % (third, slot * 8 + offset + 1)
+
+
+def fabric_netmask(generation):
+    return A3_NETMASK if generation == "a3" else A2_NETMASK
+
+
+def max_nodes(generation):
+    """How many nodes of this generation fit the lab's fabric addresses."""
+    return NODES_PER_24 if generation == "a3" else 2 * NODES_PER_24
 
 
 def fabric_detect(net_index, plane):
@@ -166,7 +186,7 @@ def render_node_profile(profile_name, lab_id, node_name, node_index, net_index):
             "phy_id": phy,
             "iface": "npu%d" % phy,
             "address": fabric_address(net_index, node_index, phy, gen),
-            "netmask": "255.255.255.0",
+            "netmask": fabric_netmask(gen),
             "netdetect": fabric_detect(net_index, plane),
             "gateway": fabric_detect(net_index, plane),
             "plane": plane,

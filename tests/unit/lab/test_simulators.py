@@ -404,6 +404,62 @@ def test_a3_dies_of_one_npu_are_in_different_subnets_and_labs_mix_without_clashe
                 assert planes[2 * npu] == "198.19.18" and planes[2 * npu + 1] == "198.19.19"
 
 
+def test_a2_plane_holds_62_nodes_in_the_labs_slash_23():
+    import ipaddress
+    plane = ipaddress.IPv4Network("198.19.18.0/23")
+    seen = set()
+    for index in range(profiles.max_nodes("a2")):
+        doc = profiles.render_node_profile("a2-64g", "t", "n%d" % index, index, 9)
+        for port in doc["ports"]:
+            iface = ipaddress.IPv4Interface("%s/%s" % (port["address"], port["netmask"]))
+            assert iface.network == plane, port
+            # never the 'switch' (.254), a /24 network or broadcast address, or a duplicate
+            assert int(port["address"].rsplit(".", 1)[1]) not in (0, 254, 255), port
+            assert port["address"] not in seen
+            seen.add(port["address"])
+            assert ipaddress.IPv4Address(port["netdetect"]) in plane
+    assert len(seen) == 62 * 8
+    with pytest.raises(ValueError, match="at most 62 nodes"):
+        profiles.render_node_profile("a2-64g", "t", "n62", 62, 9)
+
+
+def test_a3_plane_holds_31_nodes():
+    profiles.render_node_profile("a3", "t", "n30", 30, 9)
+    with pytest.raises(ValueError, match="at most 31 nodes"):
+        profiles.render_node_profile("a3", "t", "n31", 31, 9)
+
+
+def test_lab_refuses_node_counts_its_fabric_cannot_address():
+    sys.path.insert(0, LAB)
+    import atlas_lab  # noqa: E402  pylint: disable=import-outside-toplevel
+    atlas_lab.check_fabric_room(["a2-64g"] * 62)
+    atlas_lab.check_fabric_room(["a3"] + ["a2-64g"] * 30)
+    with pytest.raises(atlas_lab.LabError, match="A3 nodes holds at most 31 nodes"):
+        atlas_lab.check_fabric_room(["a3"] + ["a2-64g"] * 31)
+    with pytest.raises(atlas_lab.LabError, match="at most 62 nodes"):
+        atlas_lab.check_fabric_room(["a2-64g"] * 63)
+
+
+def test_lab_sizes_the_shared_arp_table_for_big_labs_only():
+    sys.path.insert(0, LAB)
+    import atlas_lab  # noqa: E402  pylint: disable=import-outside-toplevel
+
+    def lab(nodes, profile="a2-64g", control=0):
+        return {"nodes": [{"profile": profile}] * nodes + [{"profile": "non-atlas"}] * control}
+
+    # 4 A2 nodes: 32 ports x 4 nodes = 128 entries, twice that fits the default 1024
+    assert atlas_lab.neigh_entries([lab(4)]) == 128
+    assert atlas_lab.neigh_thresholds([512, 1024], 128) is None
+    # 32 A2 nodes overflowed the default table (measured: "neighbor table overflow", lost pings)
+    assert atlas_lab.neigh_entries([lab(32)]) == 8192
+    assert atlas_lab.neigh_thresholds([512, 1024], 8192) == (8704, 17408)
+    # labs up at once add up; control nodes have no NPU ports but count as peers
+    assert atlas_lab.neigh_entries([lab(4), lab(2, "a3", control=1)]) == 128 + 32 * 3
+    # never lowered
+    assert atlas_lab.neigh_thresholds([20000, 40000], 8192) is None
+    assert atlas_lab.neigh_thresholds([9000, 9000], 8192) == (9000, 17408)
+
+
 def test_non_atlas_profile_has_no_npu():
     doc = profiles.render_node_profile("non-atlas", "t", "control-1", 4, 9)
     assert doc["npu"] is None and doc["ports"] == []
