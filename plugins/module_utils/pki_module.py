@@ -16,6 +16,13 @@ from ansible_collections.ascend.mindie.plugins.module_utils import kmc
 from ansible_collections.ascend.mindie.plugins.module_utils import mindie_pki as pki
 
 
+def pki_argument_spec(**options):
+    """The module's own options plus owner and group (doc fragment ascend.mindie.attributes.files)."""
+    spec = dict(options)
+    spec.update(owner=dict(type="str"), group=dict(type="str"))
+    return spec
+
+
 def run_pki_module(module, runner_class, io_failure):
     """Run ``runner_class(module).run()`` and turn the PKI errors into clean failures.
 

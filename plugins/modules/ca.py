@@ -69,26 +69,13 @@ options:
       - Keep a timestamped copy of each file that O(force=true) replaces.
     type: bool
     default: true
-  owner:
-    description:
-      - Owner of the files (name or uid). Default is the user running the module.
-    type: str
-  group:
-    description:
-      - Group of the files (name or gid).
-    type: str
-attributes:
-  check_mode:
-    description: Reports what would be written (and why) without writing anything.
-    support: full
-  diff_mode:
-    description: Shows a summary of the files or certificate before and after; never key or password content.
-    support: full
 notes:
   - The certificate serial number is random (159 bits), like C(openssl x509 -req) in OpenSSL 3.
 seealso:
   - module: ascend.mindie.kmc_import
   - module: ascend.mindie.cert
+extends_documentation_fragment:
+  - ascend.mindie.attributes.files
 '''
 
 EXAMPLES = r'''
@@ -172,7 +159,7 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.ascend.mindie.plugins.module_utils import kmc
 from ansible_collections.ascend.mindie.plugins.module_utils import mindie_pki as pki
-from ansible_collections.ascend.mindie.plugins.module_utils.pki_module import run_pki_module
+from ansible_collections.ascend.mindie.plugins.module_utils.pki_module import pki_argument_spec, run_pki_module
 
 MODES = {pki.CA_KEY_NAME: 0o400, pki.CA_CSR_NAME: 0o600, pki.CA_CERT_NAME: 0o400}
 
@@ -341,7 +328,7 @@ class CA(object):
 
 def main():
     module = AnsibleModule(
-        argument_spec=dict(
+        argument_spec=pki_argument_spec(
             path=dict(type="path", required=True),
             password=dict(type="str", required=True, no_log=True),
             subject=dict(type="dict", required=True),
@@ -350,8 +337,6 @@ def main():
             renew_before_days=dict(type="int", default=90),
             force=dict(type="bool", default=False),
             backup=dict(type="bool", default=True),
-            owner=dict(type="str"),
-            group=dict(type="str"),
         ),
         supports_check_mode=True,
     )

@@ -71,22 +71,11 @@ options:
     description: Re-issue even if the existing certificate is good.
     type: bool
     default: false
-  owner:
-    description: Owner of the issued files (name or uid).
-    type: str
-  group:
-    description: Group of the issued files (name or gid).
-    type: str
-attributes:
-  check_mode:
-    description: Reports what would be written (and why) without writing anything.
-    support: full
-  diff_mode:
-    description: Shows a summary of the files or certificate before and after; never key or password content.
-    support: full
 seealso:
   - module: ascend.mindie.ca
   - module: ascend.mindie.kmc_import
+extends_documentation_fragment:
+  - ascend.mindie.attributes.files
 '''
 
 EXAMPLES = r'''
@@ -149,7 +138,7 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.ascend.mindie.plugins.module_utils import kmc
 from ansible_collections.ascend.mindie.plugins.module_utils import mindie_pki as pki
-from ansible_collections.ascend.mindie.plugins.module_utils.pki_module import run_pki_module
+from ansible_collections.ascend.mindie.plugins.module_utils.pki_module import pki_argument_spec, run_pki_module
 
 
 def _read(path):
@@ -237,7 +226,7 @@ class Issuer(object):
 
 def main():
     module = AnsibleModule(
-        argument_spec=dict(
+        argument_spec=pki_argument_spec(
             project_dir=dict(type="path", required=True),
             gen_cert_config=dict(type="str", default="gen_cert.json"),
             dest=dict(type="path", required=True),
@@ -248,8 +237,6 @@ def main():
             passwd_name=dict(type="str", default="cert_passwd.txt", no_log=False),
             renew_before_days=dict(type="int", default=30),
             force=dict(type="bool", default=False),
-            owner=dict(type="str"),
-            group=dict(type="str"),
         ),
         supports_check_mode=True,
     )

@@ -117,13 +117,8 @@ notes:
   - Supports check mode; nothing is changed.
 seealso:
   - module: ascend.mindie.npu_facts
-attributes:
-  check_mode:
-    description: Only reads, so check mode runs it fully and returns the same result.
-    support: full
-  diff_mode:
-    description: Changes nothing, so there is nothing to diff.
-    support: none
+extends_documentation_fragment:
+  - ascend.mindie.attributes.read_only
 '''
 
 EXAMPLES = r'''

@@ -51,12 +51,6 @@ options:
     type: float
     default: 1.0
 attributes:
-  check_mode:
-    description: Can run in check_mode and return the same facts as without it.
-    support: full
-  diff_mode:
-    description: Changes nothing, so there is nothing to diff.
-    support: none
   facts:
     description: Sets C(ansible_facts.ascend_entropy).
     support: full
@@ -67,6 +61,8 @@ seealso:
   - name: haveged(8)
     description: The haveged manual page (C(-w), C(--write)).
     link: https://manpages.debian.org/bookworm/haveged/haveged.8.en.html
+extends_documentation_fragment:
+  - ascend.mindie.attributes.read_only
 '''
 
 EXAMPLES = r'''

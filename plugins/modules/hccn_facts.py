@@ -63,12 +63,6 @@ options:
     type: float
     default: 4
 attributes:
-  check_mode:
-    support: full
-    description: Only get commands are run; the module never changes the node.
-  diff_mode:
-    support: none
-    description: Nothing is changed, so there is nothing to diff.
   facts:
     support: full
     description: Sets C(ansible_facts.ascend_hccn).
@@ -76,6 +70,8 @@ notes:
   - Needs root (hccn_tool talks to the driver).
 seealso:
   - module: ascend.mindie.roce_ping
+extends_documentation_fragment:
+  - ascend.mindie.attributes.read_only
 '''
 
 EXAMPLES = r'''

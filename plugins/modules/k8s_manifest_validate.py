@@ -49,16 +49,11 @@ options:
       - Refuse fields the schema does not define.
     type: bool
     default: true
-attributes:
-  check_mode:
-    support: full
-    description: Validation reads only; it runs the same in check mode.
-  diff_mode:
-    support: none
-    description: Nothing is changed, so there is nothing to diff.
 notes:
   - The schema sets available are those shipped by the installed C(kubernetes-validate) release; the
     error message names the range when the requested version is not covered.
+extends_documentation_fragment:
+  - ascend.mindie.attributes.read_only
 '''
 
 EXAMPLES = r'''

@@ -54,25 +54,14 @@ options:
         stay in the store, so older copies of the ciphertext still decrypt.
     type: bool
     default: false
-  owner:
-    description: Owner of the files and directories (name or uid).
-    type: str
-  group:
-    description: Group of the files and directories (name or gid).
-    type: str
-attributes:
-  check_mode:
-    description: Reports what would be written (and why) without writing anything.
-    support: full
-  diff_mode:
-    description: Shows a summary of the files or certificate before and after; never key or password content.
-    support: full
 notes:
   - Modes are fixed; C(0400) for the certificate, key and password file, C(0600) for the key store files
     (they are rewritten on rotation and repair), C(0700) for directories.
 seealso:
   - module: ascend.mindie.ca
   - module: ascend.mindie.cert
+extends_documentation_fragment:
+  - ascend.mindie.attributes.files
 '''
 
 EXAMPLES = r'''
@@ -144,7 +133,7 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.ascend.mindie.plugins.module_utils import kmc
 from ansible_collections.ascend.mindie.plugins.module_utils import mindie_pki as pki
-from ansible_collections.ascend.mindie.plugins.module_utils.pki_module import run_pki_module
+from ansible_collections.ascend.mindie.plugins.module_utils.pki_module import pki_argument_spec, run_pki_module
 
 LAYOUT = {
     "ca_cert": ("security/ca/ca.pem", 0o400),
@@ -290,14 +279,12 @@ class Importer(object):
 
 def main():
     module = AnsibleModule(
-        argument_spec=dict(
+        argument_spec=pki_argument_spec(
             cert=dict(type="path", required=True),
             key=dict(type="path", required=True, no_log=False),
             password=dict(type="str", required=True, no_log=True),
             dest=dict(type="path", required=True),
             rotate=dict(type="bool", default=False),
-            owner=dict(type="str"),
-            group=dict(type="str"),
         ),
         supports_check_mode=True,
     )

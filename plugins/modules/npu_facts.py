@@ -65,15 +65,11 @@ notes:
 seealso:
   - module: ascend.mindie.deployment_check
 attributes:
-  check_mode:
-    description: Only reads, so check mode runs it fully and returns the same result.
-    support: full
-  diff_mode:
-    description: Changes nothing, so there is nothing to diff.
-    support: none
   facts:
     description: Sets C(ansible_facts.ascend_npu).
     support: full
+extends_documentation_fragment:
+  - ascend.mindie.attributes.read_only
 '''
 
 EXAMPLES = r'''

@@ -166,17 +166,12 @@ options:
     description: Action C(evaluate). Most lines returned in C(failure_lines).
     type: int
     default: 25
-attributes:
-  check_mode:
-    support: full
-    description: Pings and computations change nothing, so they also run in check mode.
-  diff_mode:
-    support: none
-    description: Nothing is changed, so there is nothing to diff.
 notes:
   - Action C(run) needs root (hccn_tool talks to the driver).
 seealso:
   - module: ascend.mindie.hccn_facts
+extends_documentation_fragment:
+  - ascend.mindie.attributes.read_only
 '''
 
 EXAMPLES = r'''
