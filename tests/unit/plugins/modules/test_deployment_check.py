@@ -5,16 +5,11 @@
 from __future__ import (absolute_import, division, print_function)
 __metaclass__ = type
 
-import json
 import os
-
-import pytest
-
-from ansible.module_utils import basic
-from ansible.module_utils.common.text.converters import to_bytes
 
 from ansible_collections.ascend.mindie.plugins.module_utils import npu_smi
 from ansible_collections.ascend.mindie.plugins.modules import deployment_check
+from ansible_collections.ascend.mindie.tests.unit.plugins.modules import module_runner
 
 FIXTURES = os.path.join(os.path.dirname(__file__), '..', 'module_utils', 'fixtures')
 GROUPS = {'prefill': ['p0', 'p1'], 'decode': ['d0', 'd1']}
@@ -33,14 +28,10 @@ def facts(name='npu_smi_a2_910b3_24.1.0.3.txt', cut_last=False):
     return result
 
 
-def run(capsys, monkeypatch, **args):
+def run(_capsys, monkeypatch, **args):
     base = {'layout': 'multi', 'model_name': 'Qwen2.5-14B-Instruct', 'groups': GROUPS}
     base.update(args)
-    monkeypatch.setattr(basic, '_ANSIBLE_ARGS', to_bytes(json.dumps({'ANSIBLE_MODULE_ARGS': base})))
-    monkeypatch.setattr(basic, '_ANSIBLE_PROFILE', 'legacy', raising=False)
-    with pytest.raises(SystemExit):
-        deployment_check.main()
-    return json.loads(capsys.readouterr().out)
+    return module_runner.run_module(deployment_check.main, base, monkeypatch=monkeypatch)
 
 
 def test_description_pass(capsys, monkeypatch):

@@ -5,28 +5,19 @@
 from __future__ import (absolute_import, division, print_function)
 __metaclass__ = type
 
-import json
 import os
 import stat
 
-import pytest
-
-from ansible.module_utils import basic
-from ansible.module_utils.common.text.converters import to_bytes
-
 from ansible_collections.ascend.mindie.plugins.modules import npu_facts
+from ansible_collections.ascend.mindie.tests.unit.plugins.modules import module_runner
 
 FIXTURES = os.path.join(os.path.dirname(__file__), '..', 'module_utils', 'fixtures')
 DMI = ('# dmidecode 3.4\nGetting SMBIOS data from sysfs.\n\nHandle 0x0001, DMI type 1, 27 bytes\n'
        'System Information\n\tManufacturer: Huawei\n\tProduct Name: %s\n\tVersion: V1\n')
 
 
-def run_module(capsys, monkeypatch, args):
-    monkeypatch.setattr(basic, '_ANSIBLE_ARGS', to_bytes(json.dumps({'ANSIBLE_MODULE_ARGS': args})))
-    monkeypatch.setattr(basic, '_ANSIBLE_PROFILE', 'legacy', raising=False)
-    with pytest.raises(SystemExit):
-        npu_facts.main()
-    return json.loads(capsys.readouterr().out)
+def run_module(_capsys, monkeypatch, args):
+    return module_runner.run_module(npu_facts.main, args, monkeypatch=monkeypatch)
 
 
 def script(path, body):
