@@ -36,7 +36,7 @@ def _collections_path():
     for entry in sys.path:
         if os.path.isdir(os.path.join(entry, 'ansible_collections', 'ascend', 'mindie')):
             return entry
-    raise RuntimeError('ascend.mindie is not importable; tests/unit/conftest.py should have set this up')
+    raise RuntimeError('ascend.mindie is not importable; tests/conftest.py should have set this up')
 
 
 def make_pki(root, components=COMPONENTS, files=SECURITY_FILES):
