@@ -32,19 +32,28 @@ def test_node_dropping_off_mid_run_stops_the_run_naming_it(clean_lab, lab, env):
     victim = "decode-2"
     others = [n for n in NODES if n != victim]
     before = snapshot_nodes(lab, others)
-    trigger = "TASK [ascend.mindie.roce : Plan which ports ping which"
+    # A task that needs no connection, two tasks before the pings connect to every node.
+    trigger = "TASK [ascend.mindie.roce : Keep the node's ports for the cluster plan"
     state = {"stopped": False}
 
-    def watch(line, _proc):
+    def watch(line, proc):
         if not state["stopped"] and line.startswith(trigger):
-            lab.fault("sshd-stop", victim)
-            state["stopped"] = _wait_port_closed(lab.hosts[victim]["ansible_host"])
+            # Ansible is held (no new task starts) until sshd is down: on a loaded machine the
+            # fault used to land after the ping task had already connected, and the run passed.
+            os.kill(proc.pid, signal.SIGSTOP)
+            try:
+                lab.fault("sshd-stop", victim)
+                state["stopped"] = _wait_port_closed(lab.hosts[victim]["ansible_host"])
+            finally:
+                os.kill(proc.pid, signal.SIGCONT)
 
-    # No SSH multiplexing: every task opens a new connection, as after a real outage.
+    # No SSH multiplexing: every task opens a new connection, as after a real outage. ControlPath=none
+    # also keeps ssh off the master sockets earlier tests left (ControlMaster=no alone still uses them,
+    # and Ansible adds a ControlPath whenever a ControlPersist option is given, even "no").
     no_mux = {"ansible_ssh_common_args": "-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null "
-                                         "-o ControlMaster=no -o ConnectTimeout=5"}
+                                         "-o ControlMaster=no -o ControlPath=none -o ConnectTimeout=5"}
     result = env.run(["preflight.yml", "roce.yml"], extra_vars=no_mux, watch=watch,
-                     env={"ANSIBLE_SSH_ARGS": "-o ControlMaster=no -o ControlPersist=no"})
+                     env={"ANSIBLE_SSH_ARGS": "-o ControlMaster=no -o ControlPath=none"})
     assert state["stopped"], "the run never reached %r, or sshd did not stop:\n%s" % (trigger, result.explain())
     assert result.rc != 0, "the run succeeded with %s gone:\n%s" % (victim, result.explain())
     assert re.search(r"(fatal|UNREACHABLE).*\[%s\]|\[%s\].*UNREACHABLE" % (victim, victim), result.output), \
