@@ -55,6 +55,14 @@ class LabError(Exception):
     pass
 
 
+def lock_file(path):
+    """Exclusive flock on path (created 0600 with its directory); returns the fd to close."""
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    return fd
+
+
 def log(msg):
     sys.stderr.write("atlas-lab: %s\n" % msg)
     sys.stderr.flush()
@@ -129,10 +137,7 @@ class Lab(object):
         os.rename(tmp, self.state_file)
 
     def lock(self):
-        os.makedirs(STATE_ROOT, exist_ok=True)
-        fd = os.open(os.path.join(STATE_ROOT, ".%s.lock" % self.id), os.O_RDWR | os.O_CREAT, 0o600)
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        return fd
+        return lock_file(os.path.join(STATE_ROOT, ".%s.lock" % self.id))
 
 
 # --------------------------------------------------------------------------- base and packages
@@ -164,9 +169,7 @@ def apt_install(*packages):
 def ensure_base():
     if os.path.exists(os.path.join(BASE, BASE_MARKER)):
         return False
-    os.makedirs(CACHE, exist_ok=True)
-    fd = os.open(os.path.join(CACHE, ".base.lock"), os.O_RDWR | os.O_CREAT, 0o600)
-    fcntl.flock(fd, fcntl.LOCK_EX)
+    fd = lock_file(os.path.join(CACHE, ".base.lock"))
     try:
         if os.path.exists(os.path.join(BASE, BASE_MARKER)):
             return False
@@ -557,6 +560,7 @@ def write_inventory(lab, state):
 # sysctls (default 1024 entries). Large labs need more, or pings fail with "neighbor table overflow".
 NEIGH_THRESH = "/proc/sys/net/ipv4/neigh/default/gc_thresh%d"
 NEIGH_SAVED = os.path.join(STATE_ROOT, "neigh-gc-thresh.json")
+NEIGH_LOCK = os.path.join(STATE_ROOT, ".neigh.lock")  # host-wide: labs of every id share the table
 NEIGH_DEFAULT_ROOM = 1024  # kept for the host's own neighbours
 
 
@@ -565,7 +569,7 @@ def neigh_entries(states):
     total = 0
     for st in states:
         nodes = st.get("nodes", [])
-        ports = sum(profiles.device_count(n["profile"]) for n in nodes if profiles.PROFILES[n["profile"]]["npus"])
+        ports = sum(profiles.device_count(n["profile"]) for n in nodes)
         total += ports * len(nodes)
     return total
 
@@ -605,52 +609,37 @@ def lab_states(exclude_id=None):
     return states
 
 
-def neigh_lock():
-    """Host-wide lock: labs with different ids share the ARP table sizing."""
-    os.makedirs(STATE_ROOT, exist_ok=True)
-    fd = os.open(os.path.join(STATE_ROOT, ".neigh.lock"), os.O_RDWR | os.O_CREAT, 0o600)
-    fcntl.flock(fd, fcntl.LOCK_EX)
-    return fd
-
-
 def size_neigh_table(state):
     """Grow the host's ARP table for every lab that is up; the first growth saves the old values."""
-    fd = neigh_lock()
+    fd = lock_file(NEIGH_LOCK)
     try:
-        _size_neigh_table(state)
+        current = read_neigh()
+        wanted = neigh_thresholds(current, neigh_entries(lab_states(state["lab_id"]) + [state]))
+        if wanted is None:
+            return
+        if not os.path.exists(NEIGH_SAVED):
+            with open(NEIGH_SAVED, "w") as fh:
+                json.dump({"gc_thresh2": current[0], "gc_thresh3": current[1]}, fh)
+        write_neigh(wanted)
+        log("ARP table: gc_thresh2/3 %d/%d -> %d/%d (restored when the last lab is down)"
+            % (current[0], current[1], wanted[0], wanted[1]))
     finally:
         os.close(fd)
-
-
-def _size_neigh_table(state):
-    current = read_neigh()
-    wanted = neigh_thresholds(current, neigh_entries(lab_states(state["lab_id"]) + [state]))
-    if wanted is None:
-        return
-    if not os.path.exists(NEIGH_SAVED):
-        with open(NEIGH_SAVED, "w") as fh:
-            json.dump({"gc_thresh2": current[0], "gc_thresh3": current[1]}, fh)
-    write_neigh(wanted)
-    log("ARP table: gc_thresh2/3 %d/%d -> %d/%d (restored when the last lab is down)"
-        % (current[0], current[1], wanted[0], wanted[1]))
 
 
 def restore_neigh_table(lab_id):
     """After the last lab is down, put back the values size_neigh_table saved."""
-    fd = neigh_lock()
+    fd = lock_file(NEIGH_LOCK)
     try:
-        if os.path.exists(NEIGH_SAVED) and not lab_states(lab_id):
-            _restore_neigh_table()
+        if not os.path.exists(NEIGH_SAVED) or lab_states(lab_id):
+            return
+        with open(NEIGH_SAVED) as fh:
+            saved = json.load(fh)
+        write_neigh([saved["gc_thresh2"], saved["gc_thresh3"]])
+        os.unlink(NEIGH_SAVED)
+        log("ARP table: gc_thresh2/3 restored to %d/%d" % (saved["gc_thresh2"], saved["gc_thresh3"]))
     finally:
         os.close(fd)
-
-
-def _restore_neigh_table():
-    with open(NEIGH_SAVED) as fh:
-        saved = json.load(fh)
-    write_neigh([saved["gc_thresh2"], saved["gc_thresh3"]])
-    os.unlink(NEIGH_SAVED)
-    log("ARP table: gc_thresh2/3 restored to %d/%d" % (saved["gc_thresh2"], saved["gc_thresh3"]))
 
 
 def used_net_indexes(exclude_id):
