@@ -7,9 +7,10 @@ __metaclass__ = type
 
 import os
 
+import pytest
+
 from ansible_collections.ascend.mindie.plugins.module_utils import npu_smi
 from ansible_collections.ascend.mindie.plugins.modules import deployment_check
-from ansible_collections.ascend.mindie.tests.unit.plugins.modules import module_runner
 
 FIXTURES = os.path.join(os.path.dirname(__file__), '..', 'module_utils', 'fixtures')
 GROUPS = {'prefill': ['p0', 'p1'], 'decode': ['d0', 'd1']}
@@ -28,14 +29,17 @@ def facts(name='npu_smi_a2_910b3_24.1.0.3.txt', cut_last=False):
     return result
 
 
-def run(_capsys, monkeypatch, **args):
-    base = {'layout': 'multi', 'model_name': 'Qwen2.5-14B-Instruct', 'groups': GROUPS}
-    base.update(args)
-    return module_runner.run_module(deployment_check.main, base, monkeypatch=monkeypatch)
+@pytest.fixture
+def run(run_module):
+    def _run(**args):
+        base = {'layout': 'multi', 'model_name': 'Qwen2.5-14B-Instruct', 'groups': GROUPS}
+        base.update(args)
+        return run_module(deployment_check.main, base)
+    return _run
 
 
-def test_description_pass(capsys, monkeypatch):
-    result = run(capsys, monkeypatch)
+def test_description_pass(run):
+    result = run()
     assert result['passed'] is True and result['changed'] is False and result['violations'] == []
     assert result['npu_hosts'] == ['p0', 'p1', 'd0', 'd1']
     assert result['node_roles'] == {'p0': 'prefill', 'p1': 'prefill', 'd0': 'decode', 'd1': 'decode'}
@@ -43,54 +47,54 @@ def test_description_pass(capsys, monkeypatch):
     assert '| p0 | prefill | not gathered |' in result['report_markdown']
 
 
-def test_description_violations_returned_without_failing(capsys, monkeypatch):
-    result = run(capsys, monkeypatch, model_name='Qwen2.5-VL-7B-Instruct', features={'prefix_cache': True},
+def test_description_violations_returned_without_failing(run):
+    result = run(model_name='Qwen2.5-VL-7B-Instruct', features={'prefix_cache': True},
                  sampling_defaults={'best_of': 2})
     assert not result.get('failed') and result['passed'] is False
     assert sorted(v['rule'] for v in result['violations']) == ['feature_forbidden', 'model_family', 'sampling_refused']
     assert len(result['messages']) == 3
 
 
-def test_fail_on_violations(capsys, monkeypatch):
-    result = run(capsys, monkeypatch, features={'splitfuse': True}, fail_on_violations=True)
+def test_fail_on_violations(run):
+    result = run(features={'splitfuse': True}, fail_on_violations=True)
     assert result['failed'] is True
     assert result['msg'].startswith('deployment check found 1 violation(s): cluster: multi-machine PD')
     assert result['report']['verdict'] == 'fail'
 
 
-def test_nodes_stage(capsys, monkeypatch):
+def test_nodes_stage(run):
     nodes = {'p0': facts(), 'p1': facts(), 'd0': facts(), 'd1': facts(cut_last=True)}
-    result = run(capsys, monkeypatch, stage='nodes', nodes=nodes)
+    result = run(stage='nodes', nodes=nodes)
     assert sorted(v['rule'] for v in result['violations']) == ['npu_count', 'npu_count_equal']
     assert all(v['host'] == 'd1' for v in result['violations'])
     assert '| d1 | decode | Atlas 800I A2 | 7 (7) | 64 GB | OK | FAIL |' in result['report_markdown']
 
 
-def test_nodes_stage_with_config(capsys, monkeypatch):
+def test_nodes_stage_with_config(run):
     a3 = facts('npu_smi_a3_25.3.rc1.txt')
     nodes = {'p0': a3, 'p1': a3, 'd0': a3, 'd1': a3}
-    result = run(capsys, monkeypatch, stage='nodes', nodes=nodes)
+    result = run(stage='nodes', nodes=nodes)
     assert sorted(set(v['rule'] for v in result['violations'])) == ['model_supported']
-    result = run(capsys, monkeypatch, stage='nodes', nodes=nodes,
+    result = run(stage='nodes', nodes=nodes,
                  allowed_models={'multi': ['atlas_800i_a2', 'atlas_800i_a3']})
     assert result['passed'] is True
 
 
-def test_nodes_stage_needs_nodes(capsys, monkeypatch):
-    result = run(capsys, monkeypatch, stage='nodes')
+def test_nodes_stage_needs_nodes(run):
+    result = run(stage='nodes')
     assert result['failed'] is True and 'needs the nodes option' in result['msg']
 
 
-def test_bad_inputs(capsys, monkeypatch):
-    assert 'unknown keys' in run(capsys, monkeypatch, groups={'prefil': ['p0']})['msg']
-    assert 'invalid model patterns' in run(capsys, monkeypatch, model_allowed_patterns=['('])['msg']
-    assert 'must be a list' in run(capsys, monkeypatch, groups={'prefill': 'p0'})['msg']
+def test_bad_inputs(run):
+    assert 'unknown keys' in run(groups={'prefil': ['p0']})['msg']
+    assert 'invalid model patterns' in run(model_allowed_patterns=['('])['msg']
+    assert 'must be a list' in run(groups={'prefill': 'p0'})['msg']
 
 
-def test_host_values_and_cluster_hosts(capsys, monkeypatch):
-    result = run(capsys, monkeypatch, cluster_hosts=['p0', 'p1', 'd0', 'd1', 'x'],
+def test_host_values_and_cluster_hosts(run):
+    result = run(cluster_hosts=['p0', 'p1', 'd0', 'd1', 'x'],
                  host_values={'mindie_layout': {'p0': 'multi', 'd1': 'single'}})
     assert sorted((v['rule'], v['host']) for v in result['violations']) == [
         ('description_consistent', 'd1'), ('groups_unassigned', 'x')]
-    result = run(capsys, monkeypatch, host_values={'mindie_image': {'p0': 'x'}})
+    result = run(host_values={'mindie_image': {'p0': 'x'}})
     assert result['failed'] is True and 'unknown variables' in result['msg']
