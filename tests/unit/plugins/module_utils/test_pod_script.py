@@ -21,20 +21,11 @@ import pytest
 
 from ansible_collections.ascend.mindie.plugins.module_utils import kmc
 from ansible_collections.ascend.mindie.plugins.module_utils import mindie_pki as pki
+from ansible_collections.ascend.mindie.tests.unit import pod_security
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "..", ".."))
 SCRIPT = os.path.join(REPO, "roles", "pki", "files", "mindie_gen_cert.py")
 PASSWORD = "Ca#Passw0rd-pod"
-
-
-def _pod_python():
-    """A python without Ansible but with cryptography; fall back to ours (still isolated with -I)."""
-    for candidate in ("/usr/bin/python3", sys.executable):
-        if candidate and os.path.exists(candidate):
-            probe = subprocess.run([candidate, "-I", "-c", "import cryptography"], capture_output=True, check=False)
-            if probe.returncode == 0:
-                return candidate
-    pytest.skip("no python with cryptography to act as the pod's python")
 
 
 @pytest.fixture(scope="module")
@@ -47,20 +38,9 @@ def pod(tmp_path_factory):
     for name in ("kmc.py", "mindie_pki.py"):
         shutil.copy(os.path.join(REPO, "plugins", "module_utils", name), str(bindir))
     security = root / "security-src"
-    key = pki.generate_rsa_key(3072)
-    ca = pki.build_ca_cert(key, {"C": "CN", "O": "Huawei", "CN": "MindIE"}, 100)
-    (security / "security/ca").mkdir(parents=True)
-    (security / "security/ca/ca.pem").write_bytes(ca.public_bytes(pki.serialization.Encoding.PEM))
-    (security / "security/ca/ca.key.pem").write_bytes(pki.encrypt_key_pem(key, PASSWORD))
-    store = kmc.KeyStore.new()
-    (security / "security/ca/ca_passwd.txt").write_text(store.encrypt(PASSWORD) + "\n")
-    kmc.write_pair(store, str(security / "tools/pmt/master/ksfa"), str(security / "tools/pmt/standby/ksfb"))
-    (security / "gen_cert.json").write_text(json.dumps(pki.GEN_CERT_DEFAULTS))
-    (security / "cert_info.json").write_text(json.dumps({
-        "subject": "mindie-server", "expired_time": 30, "serial_number": "random", "key_size": 3072,
-        "req_distinguished_name": {"C": "CN", "O": "Huawei", "CN": "mindie-server"},
-        "alt_names": {"IP": [], "DNS": ["mindie-server"]}}))
-    return {"bin": bindir, "security": security, "ca": ca, "python": _pod_python()}
+    ca, ca_pem, ca_key_pem = pod_security.make_ca(PASSWORD)
+    pod_security.write_bundle(security, ca_pem, ca_key_pem, PASSWORD, kmc.KeyStore.new(), "mindie-server")
+    return {"bin": bindir, "security": security, "ca": ca, "python": pod_security.pod_python()[0]}
 
 
 def _run(pod, security, install, *extra):

@@ -17,13 +17,13 @@ import shlex
 import shutil
 import stat
 import subprocess
-import sys
 
 import pytest
 from cryptography import x509
 
 from ansible_collections.ascend.mindie.plugins.module_utils import kmc
 from ansible_collections.ascend.mindie.plugins.module_utils import mindie_pki as pki
+from ansible_collections.ascend.mindie.tests.unit import pod_security
 
 from test_render import MULTI  # the render tests' layouts: the same render keys share one role run
 
@@ -68,17 +68,6 @@ def tls_off(render):
 
 
 # ----------------------------------------------------------------------------- host set-up
-def _pod_python():
-    """A python with cryptography (the system one when it has it: no Ansible, like the image's)."""
-    for candidate in ('/usr/bin/python3', sys.executable):
-        if candidate and os.path.exists(candidate):
-            probe = subprocess.run([candidate, '-I', '-c', 'import cryptography, os; print(os.path.dirname(cryptography.__file__))'],
-                                   capture_output=True, text=True, check=False)
-            if probe.returncode == 0:
-                return candidate, probe.stdout.strip()
-    pytest.skip('no python with cryptography to act as the image\'s python3')
-
-
 @pytest.fixture(scope='module')
 def host(tmp_path_factory):
     """Skip unless this process may create mount namespaces; the pod's python and what must stay visible."""
@@ -92,7 +81,7 @@ def host(tmp_path_factory):
                            capture_output=True, text=True, check=False)
     if probe.returncode != 0:
         pytest.skip('unshare --mount cannot mount here: %s' % probe.stderr.strip())
-    python, crypto_dir = _pod_python()
+    python, crypto_dir = pod_security.pod_python()
     keep = [str(tmp_path_factory.getbasetemp()), os.path.realpath(python), crypto_dir, os.path.realpath('/bin/bash')]
     if not shutil.which('setpriv'):
         pytest.skip('setpriv (util-linux) is not installed: cannot drop capabilities as the rendered securityContext does')
@@ -104,23 +93,10 @@ def host(tmp_path_factory):
 def material(tmp_path_factory):
     """One CA (as the pki role builds it) and a bundle per component that names its component."""
     root = tmp_path_factory.mktemp('pki')
-    key = pki.generate_rsa_key(3072)
-    ca = pki.build_ca_cert(key, {'C': 'CN', 'O': 'Huawei', 'CN': 'MindIE'}, 100)
-    ca_pem = ca.public_bytes(pki.serialization.Encoding.PEM)
-    ca_key = pki.encrypt_key_pem(key, CA_PASSWORD)
+    ca, ca_pem, ca_key_pem = pod_security.make_ca(CA_PASSWORD)
     store = kmc.KeyStore.new()
     for comp in COMPONENTS:
-        d = root / comp
-        (d / 'security/ca').mkdir(parents=True)
-        (d / 'security/ca/ca.pem').write_bytes(ca_pem)
-        (d / 'security/ca/ca.key.pem').write_bytes(ca_key)
-        (d / 'security/ca/ca_passwd.txt').write_text(store.encrypt(CA_PASSWORD) + '\n')
-        kmc.write_pair(store, str(d / 'tools/pmt/master/ksfa'), str(d / 'tools/pmt/standby/ksfb'))
-        (d / 'gen_cert.json').write_text(json.dumps(pki.GEN_CERT_DEFAULTS))
-        (d / 'cert_info.json').write_text(json.dumps({
-            'subject': 'mindie-' + comp, 'expired_time': 30, 'serial_number': 'random', 'key_size': 3072,
-            'req_distinguished_name': {'C': 'CN', 'O': 'Huawei', 'CN': 'mindie-' + comp},
-            'alt_names': {'IP': [], 'DNS': ['mindie-' + comp]}}))
+        pod_security.write_bundle(root / comp, ca_pem, ca_key_pem, CA_PASSWORD, store, 'mindie-' + comp)
     return {'root': root, 'ca': ca, 'ca_pem': ca_pem}
 
 
