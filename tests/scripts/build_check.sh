@@ -19,3 +19,5 @@ for playbook in "$root"/playbooks/*.yml; do
     "ascend.mindie.$name" --syntax-check >/dev/null
   echo "ascend.mindie.$name: syntax ok"
 done
+# The release notes come from the changelog fragments (antsibull-changelog), never by hand.
+bash "$root/tests/scripts/changelog_check.sh"
