@@ -583,6 +583,12 @@ def names_outside(cert, ips, dns):
     permitted_ips, permitted_dns = constraints_of(cert)
     if permitted_ips is None:
         return []
+    return names_outside_constraints(permitted_ips, permitted_dns, ips, dns)
+
+
+def names_outside_constraints(permitted_ips, permitted_dns, ips, dns):
+    """The names of ``ips``/``dns`` outside the permitted ranges and DNS subtrees."""
+    permitted_dns = permitted_dns or [NO_DNS_SUBTREE]
     bad = []
     for ip in ips:
         addr = ipaddress.ip_address(ip)

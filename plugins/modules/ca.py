@@ -214,7 +214,7 @@ class CA(object):
             raise pki.PkiError("valid_days (%d) must exceed renew_before_days (%d): a new CA would be due for "
                                "replacement at once and stop every later run" % (p["valid_days"], p["renew_before_days"]))
         if p["replace_fingerprint"] is not None and pki.normalize_fingerprint(p["replace_fingerprint"]) is None:
-            raise pki.PkiError("replace_fingerprint is not a SHA-256 fingerprint: give the one of the CA to replace "
+            raise pki.PkiError("replace_fingerprint is not a SHA-256 fingerprint: give the fingerprint of the CA to replace "
                                "(openssl x509 -in %s -noout -fingerprint -sha256)" % self.paths[pki.CA_CERT_NAME])
 
     def replace_requested(self):

@@ -72,6 +72,13 @@ options:
     type: list
     elements: str
     default: []
+  names:
+    description:
+      - IP addresses and DNS names that certificates from this intermediate will carry (the configured
+        SANs); one outside O(permitted_ips)/O(permitted_dns) is refused before anything is written.
+    type: list
+    elements: str
+    default: []
   inputs_replaced:
     description:
       - Check mode only; an earlier task of the same run replaces the root CA, so every file is reported
@@ -189,6 +196,19 @@ class Intermediate(object):
         if not self.ips:
             raise pki.PkiError("permitted_ips is empty: give the cluster's pod and node address ranges")
         self.dns = pki.normalize_dns_subtrees(p["permitted_dns"])
+        ips, dns = [], []
+        for name in p["names"]:
+            try:
+                ips.append(str(pki.ipaddress.ip_address(name.strip())))
+            except ValueError:
+                dns.append(name.strip())
+        outside = pki.names_outside_constraints(self.ips, self.dns, ips, dns)
+        if outside:
+            raise pki.PkiError("%s outside the permitted ranges %s and DNS names %s: certificates naming them would "
+                               "not verify; widen mindie_pod_cidrs / mindie_node_cidrs / mindie_service_cidrs or "
+                               "pki_intermediate_permitted_dns, or drop the name"
+                               % (", ".join(outside) + (" is" if len(outside) == 1 else " are"),
+                                  ", ".join(str(n) for n in self.ips), ", ".join(self.dns) or "(none)"))
 
     def load_existing(self, root):
         """(cert, reasons): reasons is None when nothing exists yet, [] when the intermediate is kept."""
@@ -310,6 +330,7 @@ def main():
             renew_before_days=dict(type="int", default=60),
             permitted_ips=dict(type="list", elements="str", required=True),
             permitted_dns=dict(type="list", elements="str", default=[]),
+            names=dict(type="list", elements="str", default=[]),
             inputs_replaced=dict(type="bool", default=False),
         ),
         supports_check_mode=True,
