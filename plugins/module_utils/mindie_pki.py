@@ -527,7 +527,6 @@ def leaf_problems(cert, ca_cert, info, key=None, renew_before_days=None, now=Non
     return problems
 
 
-
 # intermediate CA ---------------------------------------------------------------------------
 def normalize_networks(values, what):
     """CIDR strings -> sorted unique list of ip_network (host bits refused: a typo, not a range)."""

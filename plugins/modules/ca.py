@@ -71,7 +71,7 @@ options:
         (C(ca.pem.*~)) and nothing happens, so leaving it set is harmless. A fingerprint of no CA here, or
         a value that is not a fingerprint, is an error that names the current fingerprint.
     type: str
-    version_added: 0.2.0
+    version_added: 0.1.0
   backup:
     description:
       - Keep a timestamped copy of each file that O(force=true) or O(replace_fingerprint) replaces.

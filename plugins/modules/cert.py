@@ -80,7 +80,7 @@ options:
         are treated the same way (an earlier task would create them).
     type: bool
     default: false
-    version_added: 0.2.0
+    version_added: 0.1.0
 seealso:
   - module: ascend.mindie.ca
   - module: ascend.mindie.kmc_import

@@ -10,7 +10,7 @@ DOCUMENTATION = r'''
 ---
 module: intermediate_ca
 short_description: Per-deployment intermediate CA signed by the MindIE root CA, name-constrained and short-lived
-version_added: 0.2.0
+version_added: 0.1.0
 description:
   - Keeps, in O(path), the CA that issues the pods' certificates, so that the root CA's key never leaves
     the CA host. The intermediate is signed by the root CA (O(root_cert), O(root_key)), has

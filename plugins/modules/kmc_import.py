@@ -48,21 +48,21 @@ options:
       - KMC-style password file holding the password of O(key) (as M(ascend.mindie.intermediate_ca)
         writes it), decrypted with the key store O(password_ksf_master)/O(password_ksf_standby).
     type: path
-    version_added: 0.2.0
+    version_added: 0.1.0
   password_ksf_master:
     description: Master key store file that decrypts O(password_file).
     type: path
-    version_added: 0.2.0
+    version_added: 0.1.0
   password_ksf_standby:
     description: Standby key store file that decrypts O(password_file).
     type: path
-    version_added: 0.2.0
+    version_added: 0.1.0
   chain:
     description:
       - Trust bundle (the issuing CA, then up to its root) placed at C(security/ca/ca_chain.pem); verifiers
         load it as their CA file. Omitted = no trust bundle (O(cert) is then a self-signed root).
     type: path
-    version_added: 0.2.0
+    version_added: 0.1.0
   inputs_replaced:
     description:
       - Check mode only; an earlier task of the same run replaces O(cert)/O(key), so the imported material
@@ -70,7 +70,7 @@ options:
         the same way (an earlier task would create them).
     type: bool
     default: false
-    version_added: 0.2.0
+    version_added: 0.1.0
   dest:
     description:
       - Project directory that receives the MindIE layout (the directory later mounted at C(/mnt/security)).
@@ -126,13 +126,13 @@ ca_replaced:
   description: Whether the CA certificate or key was (or would be) written.
   returned: always
   type: bool
-  version_added: 0.2.0
+  version_added: 0.1.0
 retired_key_ids:
   description: Domain key ids dropped from the store by this rotation.
   returned: always
   type: list
   elements: int
-  version_added: 0.2.0
+  version_added: 0.1.0
 updated:
   description: Which of RV(files) were (or, in check mode, would be) written.
   returned: always

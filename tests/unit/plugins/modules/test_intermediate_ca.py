@@ -201,8 +201,8 @@ def _leaf(issuer_key, issuer_cert, ips, dns=(), cn="mindie-server", ca=False):
 
 
 def _verify(tmp_path, trust, cert, untrusted=None, name="leaf"):
-    (tmp_path / (name + ".pem")).write_bytes(b"".join(c.public_bytes(serialization.Encoding.PEM)
-                                                     for c in ([cert] if not isinstance(cert, list) else cert)))
+    certs = cert if isinstance(cert, list) else [cert]
+    (tmp_path / (name + ".pem")).write_bytes(b"".join(c.public_bytes(serialization.Encoding.PEM) for c in certs))
     argv = [OPENSSL, "verify", "-CAfile", str(trust)]
     if untrusted:
         argv += ["-untrusted", str(untrusted)]
