@@ -214,21 +214,41 @@ class KeyStore(object):
         """Short public identifier of the store (tells two different stores apart)."""
         return hashlib.sha256(b"ascend.mindie ksf id" + self._root_key).hexdigest()[:16]
 
+    def same_lineage(self, other):
+        """Whether ``other`` is an older or newer state of this store: rotation replaces the root key
+        but keeps the newest two domain keys, so consecutive states share at least one key."""
+        return any(k in other._keys and hmac.compare_digest(other._keys[k][0], m[0]) for k, m in self._keys.items())
+
     # keys ---------------------------------------------------------------------------------
     @property
     def key_ids(self):
         return sorted(self._keys)
 
-    def rotate(self, now=None):
-        """Add a new domain key and make it active; older keys stay so old ciphertext decrypts."""
+    def rotate(self, now=None, new_root_key=True):
+        """Add a new domain key and make it active, under a new root key (the old root key then
+        unwraps nothing in the new files). Older domain keys stay until ``retire`` so old ciphertext
+        still decrypts."""
         if len(self._keys) >= MAX_KEYS:
             raise KmcError("the key store already holds %d keys (limit %d)" % (len(self._keys), MAX_KEYS))
         new_id = max(self._keys) + 1
         stamp = _ts(now)
         self._keys[new_id] = (os.urandom(KEY_LEN), stamp)
         self.active_key_id = new_id
+        if new_root_key:
+            self._root_key = os.urandom(KEY_LEN)
         self.touch(now)
         return new_id
+
+    def retire(self, keep=2):
+        """Drop every domain key but the newest ``keep`` (the active one is always kept); returns the
+        retired key ids. Re-encrypt ciphertext made with them first: it no longer decrypts."""
+        keep_ids = set(sorted(self._keys)[-max(1, keep):]) | {self.active_key_id}
+        retired = [k for k in sorted(self._keys) if k not in keep_ids]
+        for key_id in retired:
+            del self._keys[key_id]
+        if retired:
+            self.touch()
+        return retired
 
     def touch(self, now=None):
         """Mark the store as changed (a newer generation wins when master and standby differ)."""
@@ -384,10 +404,10 @@ def load_pair(master_path, standby_path):
                         (("master", master_path), ("standby", standby_path)) if states[r] == "missing"]))
     if len(found) == 2:
         master, standby = found["master"], found["standby"]
-        if master.root_key_fingerprint() != standby.root_key_fingerprint():
+        if not master.same_lineage(standby):
             # Two different stores: trust the master, the standby is a stray file.
             states["standby"] = "damaged"
-            problems.append("standby key store %s belongs to another key store (different root key)" % standby_path)
+            problems.append("standby key store %s belongs to another key store (no domain key in common)" % standby_path)
             return LoadResult(master, states["master"], states["standby"], problems)
         if standby.generation > master.generation:
             states["master"] = "stale"

@@ -55,6 +55,11 @@ MAX_RSA_BITS = 16384
 SUBJECT_FIELDS = (("C", "countryName"), ("ST", "stateOrProvinceName"), ("L", "localityName"),
                   ("O", "organizationName"), ("OU", "organizationalUnitName"), ("CN", "commonName"))
 CA_KEY_NAME, CA_CSR_NAME, CA_CERT_NAME = "ca.key.pem", "ca.csr", "ca.pem"
+# The trust bundle beside the issuing CA in a component bundle: intermediate(s), then the root.
+CA_CHAIN_NAME = "ca_chain.pem"
+# When no DNS name is permitted, the intermediate permits only this reserved name (RFC 6761), so
+# that no real DNS name can be certified (a type without a permitted subtree is unconstrained).
+NO_DNS_SUBTREE = "invalid"
 # The layout gen_cert.json points to (the document's values, relative to the project directory).
 GEN_CERT_DEFAULTS = {
     "ca_cert": "./security/ca/ca.pem",
@@ -522,6 +527,198 @@ def leaf_problems(cert, ca_cert, info, key=None, renew_before_days=None, now=Non
     return problems
 
 
+# intermediate CA ---------------------------------------------------------------------------
+def normalize_networks(values, what):
+    """CIDR strings -> sorted unique list of ip_network (host bits refused: a typo, not a range)."""
+    nets = []
+    for value in values or ():
+        try:
+            net = ipaddress.ip_network(str(value).strip(), strict=True)
+        except ValueError as exc:
+            raise PkiError("%s has %r, which is not an address range in CIDR form (e.g. 10.244.0.0/16): %s"
+                           % (what, value, exc))
+        if net not in nets:
+            nets.append(net)
+    return sorted(nets, key=lambda n: (n.version, n.network_address, n.prefixlen))
+
+
+def normalize_dns_subtrees(values, what="permitted_dns"):
+    out = []
+    for value in values or ():
+        name = str(value).strip().lower().lstrip(".")
+        labels = name.rstrip(".").split(".")
+        if not name or any(not lbl or len(lbl) > 63 or not all(c.isalnum() or c == "-" for c in lbl) for lbl in labels):
+            raise PkiError("%s has %r, which is not a DNS name or domain" % (what, value))
+        if name not in out:
+            out.append(name)
+    return sorted(out)
+
+
+def name_constraints(permitted_ips, permitted_dns):
+    """NameConstraints of the intermediate: only these IP ranges and DNS names (nothing else)."""
+    if not permitted_ips:
+        raise PkiError("the intermediate CA needs at least one permitted address range (the cluster's pod "
+                       "and node ranges)")
+    subtrees = [x509.IPAddress(net) for net in permitted_ips]
+    subtrees += [x509.DNSName(name) for name in (permitted_dns or [NO_DNS_SUBTREE])]
+    return x509.NameConstraints(permitted_subtrees=subtrees, excluded_subtrees=None)
+
+
+def constraints_of(cert):
+    """(permitted ip_networks, permitted DNS names) of a CA certificate, or (None, None) without constraints."""
+    try:
+        nc = cert.extensions.get_extension_for_class(x509.NameConstraints).value
+    except x509.ExtensionNotFound:
+        return None, None
+    subtrees = nc.permitted_subtrees or []
+    ips = sorted((s.value for s in subtrees if isinstance(s, x509.IPAddress)),
+                 key=lambda n: (n.version, n.network_address, n.prefixlen))
+    dns = sorted(s.value for s in subtrees if isinstance(s, x509.DNSName))
+    return ips, dns
+
+
+def names_outside(cert, ips, dns):
+    """The names of ``ips``/``dns`` that ``cert``'s name constraints do not permit."""
+    permitted_ips, permitted_dns = constraints_of(cert)
+    if permitted_ips is None:
+        return []
+    return names_outside_constraints(permitted_ips, permitted_dns, ips, dns)
+
+
+def names_outside_constraints(permitted_ips, permitted_dns, ips, dns):
+    """The names of ``ips``/``dns`` outside the permitted ranges and DNS subtrees."""
+    permitted_dns = permitted_dns or [NO_DNS_SUBTREE]
+    bad = []
+    for ip in ips:
+        addr = ipaddress.ip_address(ip)
+        if not any(addr.version == net.version and addr in net for net in permitted_ips):
+            bad.append(str(ip))
+    for name in dns:
+        host = name.lower().rstrip(".")
+        if not any(host == base or host.endswith("." + base) for base in permitted_dns):
+            bad.append(name)
+    return bad
+
+
+def intermediate_extensions(key, root_cert, permitted_ips, permitted_dns):
+    return [
+        (x509.BasicConstraints(ca=True, path_length=0), True),
+        (x509.KeyUsage(digital_signature=True, content_commitment=False, key_encipherment=False,
+                       data_encipherment=False, key_agreement=False, key_cert_sign=True, crl_sign=True,
+                       encipher_only=False, decipher_only=False), True),
+        (x509.SubjectKeyIdentifier.from_public_key(key.public_key()), False),
+        (x509.AuthorityKeyIdentifier.from_issuer_public_key(root_cert.public_key()), False),
+        # RFC 5280 4.2.1.10: name constraints MUST be critical
+        (name_constraints(permitted_ips, permitted_dns), True),
+    ]
+
+
+def build_intermediate_cert(root_key, root_cert, key, subject, valid_days, permitted_ips, permitted_dns, now=None):
+    """The per-deployment intermediate: signed by the root, pathlen 0, name-constrained, short-lived."""
+    now = now or utcnow()
+    name = subject_to_name(subject)
+    if name == root_cert.subject:
+        raise PkiError("the intermediate CA's subject must differ from the root CA's (%s)" % name.rfc4514_string())
+    end = min(now + datetime.timedelta(days=valid_days), not_after(root_cert))
+    builder = (x509.CertificateBuilder().subject_name(name).issuer_name(root_cert.subject)
+               .public_key(key.public_key()).serial_number(random_serial()).not_valid_before(now)
+               .not_valid_after(end))
+    for ext, critical in intermediate_extensions(key, root_cert, permitted_ips, permitted_dns):
+        builder = builder.add_extension(ext, critical=critical)
+    return builder.sign(root_key, hashes.SHA256())
+
+
+def intermediate_problems(cert, root_cert, key=None, subject=None, permitted_ips=None, permitted_dns=None,
+                          renew_before_days=None, now=None):
+    """Why an existing intermediate cannot be kept (empty list = keep it)."""
+    problems = []
+    try:
+        verify_signature(cert, root_cert)
+    except PkiError as exc:
+        problems.append(str(exc) + " (the root CA was replaced)")
+    if key is not None and public_der(key) != public_der(cert):
+        problems.append("the certificate does not belong to the private key")
+    if subject is not None and cert.subject != subject_to_name(subject):
+        problems.append("the subject is %s, the requested subject is %s"
+                        % (cert.subject.rfc4514_string(), subject_to_name(subject).rfc4514_string()))
+    try:
+        bc = cert.extensions.get_extension_for_class(x509.BasicConstraints).value
+        if not bc.ca or bc.path_length != 0:
+            problems.append("basic constraints are %s, expected CA:TRUE, pathlen:0" % bc)
+    except x509.ExtensionNotFound:
+        problems.append("basic constraints are missing")
+    if permitted_ips is not None:
+        have_ips, have_dns = constraints_of(cert)
+        want_dns = sorted(permitted_dns or [NO_DNS_SUBTREE])
+        if have_ips != list(permitted_ips) or have_dns != want_dns:
+            problems.append("the name constraints are IP %s DNS %s, the requested ones IP %s DNS %s"
+                            % ([str(n) for n in have_ips or []], have_dns, [str(n) for n in permitted_ips], want_dns))
+    problems.extend(issuing_ca_problems(cert, renew_before_days, now))
+    return problems
+
+
+def issuing_ca_problems(cert, renew_before_days=None, now=None):
+    """What stops a CA certificate (root or intermediate) from issuing component certificates."""
+    now = now or utcnow()
+    problems = []
+    if cert.version != x509.Version.v3:
+        problems.append("the certificate is not X.509 v3")
+    try:
+        bc = cert.extensions.get_extension_for_class(x509.BasicConstraints).value
+        ku = cert.extensions.get_extension_for_class(x509.KeyUsage).value
+        if not (bc.ca and ku.key_cert_sign and ku.crl_sign):
+            problems.append("the certificate lacks CA:TRUE, keyCertSign or cRLSign")
+    except x509.ExtensionNotFound:
+        problems.append("the certificate lacks basic constraints or key usage")
+    if cert.signature_hash_algorithm is None or cert.signature_hash_algorithm.name not in ("sha256", "sha384", "sha512"):
+        problems.append("the signature hash is %s, MindIE expects sha256 or stronger"
+                        % getattr(cert.signature_hash_algorithm, "name", None))
+    bits = cert.public_key().key_size if isinstance(cert.public_key(), rsa.RSAPublicKey) else 0
+    if bits < MIN_RSA_BITS:
+        problems.append("the key has %d bits, MindIE requires at least %d" % (bits, MIN_RSA_BITS))
+    left = days_left(cert, now)
+    if left < 0:
+        problems.append("the certificate expired %d day(s) ago" % -left)
+    elif renew_before_days is not None and left < renew_before_days:
+        problems.append("the certificate expires in %d day(s), less than the renewal margin of %d"
+                        % (left, renew_before_days))
+    return problems
+
+
+def load_certs(pem, what="the certificate bundle"):
+    require_cryptography()
+    # load_pem_x509_certificates needs cryptography 39; pods may have 38 (Debian 12)
+    end = b"-----END CERTIFICATE-----"
+    certs = []
+    for block in pem.split(end)[:-1]:
+        certs.append(load_cert(block.strip() + b"\n" + end + b"\n", what))
+    if not certs:
+        raise PkiError("%s holds no PEM X.509 certificate" % what)
+    return certs
+
+
+def chain_bundle(intermediates, root_cert):
+    """PEM trust bundle: intermediate(s) first, then the root."""
+    return b"".join(c.public_bytes(serialization.Encoding.PEM) for c in list(intermediates) + [root_cert])
+
+
+def fingerprint(cert):
+    return cert.fingerprint(hashes.SHA256()).hex()
+
+
+def normalize_fingerprint(text):
+    """A SHA-256 fingerprint as openssl prints it (AB:CD:..), or plain hex -> lower-case hex; None if not one."""
+    if not isinstance(text, str):
+        return None
+    value = text.strip().lower()
+    if value.startswith("sha256 fingerprint="):
+        value = value.split("=", 1)[1]
+    value = value.replace(":", "")
+    if len(value) != 64 or any(c not in "0123456789abcdef" for c in value):
+        return None
+    return value
+
+
 class IssuingCA(object):
     """The CA as gen_cert.json describes it: certificate, encrypted key, KMC-style password file."""
 
@@ -537,7 +734,10 @@ class IssuingCA(object):
                                     "CA key %s" % paths["ca_key"])
         if public_der(self.key) != public_der(self.cert):
             raise PkiError("CA key %s does not belong to CA certificate %s" % (paths["ca_key"], paths["ca_cert"]))
-        problems = [p for p in ca_problems(self.cert) if "renewal margin" not in p]
+        if self.cert.issuer == self.cert.subject:
+            problems = [p for p in ca_problems(self.cert) if "renewal margin" not in p]
+        else:  # an intermediate: the document's v3_ca rules are for the self-signed root
+            problems = issuing_ca_problems(self.cert)
         if problems:
             raise PkiError("CA certificate %s cannot issue certificates: %s" % (paths["ca_cert"], "; ".join(problems)))
 
@@ -551,7 +751,31 @@ class IssuingCA(object):
         return cls(paths, result)
 
     def cert_info(self, extra_ips=(), extra_dns=()):
-        return normalize_cert_info(read_json(self.paths["cert_config"], "cert_info.json"), extra_ips, extra_dns)
+        info = normalize_cert_info(read_json(self.paths["cert_config"], "cert_info.json"), extra_ips, extra_dns)
+        outside = names_outside(self.cert, info["ips"], info["dns"])
+        if outside:
+            ips, dns = constraints_of(self.cert)
+            raise PkiError("%s outside the issuing CA's name constraints (IP %s, DNS %s): certificates for them "
+                           "would not verify; add the range to mindie_pod_cidrs / mindie_node_cidrs / "
+                           "mindie_service_cidrs or the name to pki_intermediate_permitted_dns"
+                           % (", ".join(outside) + (" is" if len(outside) == 1 else " are"),
+                              ", ".join(str(n) for n in ips), ", ".join(dns)))
+        return info
+
+    def trust_bundle(self):
+        """PEM of what verifiers must trust: the chain file beside the CA certificate, or the CA itself
+        when it is a self-signed root (bundles made before the intermediate existed)."""
+        chain = os.path.join(os.path.dirname(self.paths["ca_cert"]), CA_CHAIN_NAME)
+        if os.path.exists(chain):
+            data = read_file(chain, "trust bundle")
+            certs = load_certs(data, "trust bundle %s" % chain)
+            if public_der(certs[0]) != public_der(self.cert):
+                raise PkiError("trust bundle %s does not start with the issuing CA %s" % (chain, self.paths["ca_cert"]))
+            return data
+        if self.cert.issuer != self.cert.subject:
+            raise PkiError("the issuing CA %s is an intermediate but %s is missing: verifiers need the root too"
+                           % (self.paths["ca_cert"], chain))
+        return self.cert.public_bytes(serialization.Encoding.PEM)
 
     def issue(self, info, now=None):
         """New key (own random password), certificate; returns (cert, key PEM, password)."""

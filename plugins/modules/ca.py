@@ -64,9 +64,17 @@ options:
         RV(needs_regeneration) is not empty. Certificates issued by the old CA stop verifying.
     type: bool
     default: false
+  replace_fingerprint:
+    description:
+      - Replace the CA whose SHA-256 fingerprint this is (as C(openssl x509 -noout -fingerprint -sha256)
+        prints it, colons optional). Acts once; once replaced, the fingerprint names a backup
+        (C(ca.pem.*~)) and nothing happens, so leaving it set is harmless. A fingerprint of no CA here, or
+        a value that is not a fingerprint, is an error that names the current fingerprint.
+    type: str
+    version_added: 0.1.0
   backup:
     description:
-      - Keep a timestamped copy of each file that O(force=true) replaces.
+      - Keep a timestamped copy of each file that O(force=true) or O(replace_fingerprint) replaces.
     type: bool
     default: true
 notes:
@@ -202,6 +210,35 @@ class CA(object):
         pki.check_key_size(p["key_size"])
         if p["valid_days"] < 1 or p["valid_days"] > 36500:
             raise pki.PkiError("valid_days is %d, it must be between 1 and 36500" % p["valid_days"])
+        if p["valid_days"] <= p["renew_before_days"]:
+            raise pki.PkiError("valid_days (%d) must exceed renew_before_days (%d): a new CA would be due for "
+                               "replacement at once and stop every later run" % (p["valid_days"], p["renew_before_days"]))
+        if p["replace_fingerprint"] is not None and pki.normalize_fingerprint(p["replace_fingerprint"]) is None:
+            raise pki.PkiError("replace_fingerprint is not a SHA-256 fingerprint: give the fingerprint of the CA to replace "
+                               "(openssl x509 -in %s -noout -fingerprint -sha256)" % self.paths[pki.CA_CERT_NAME])
+
+    def replace_requested(self):
+        """Whether replace_fingerprint names the CA in place (True), an earlier CA (False)."""
+        wanted = pki.normalize_fingerprint(self.module.params["replace_fingerprint"] or "")
+        if wanted is None:
+            return False
+        current = pki.fingerprint(self.cert) if self.cert is not None else None
+        if wanted == current:
+            return True
+        if self.cert is None and not self.key_exists:
+            self.module.warn("replace_fingerprint is set but there is no CA in %s yet: a new one is made" % self.dir)
+            return False
+        for name in os.listdir(self.dir):
+            if name.startswith(pki.CA_CERT_NAME + ".") and name.endswith("~"):
+                try:
+                    if pki.fingerprint(pki.load_cert(_read(os.path.join(self.dir, name)))) == wanted:
+                        return False  # already replaced by an earlier run
+                except pki.PkiError:
+                    continue
+        raise pki.PkiError("replace_fingerprint %s names no CA in %s: the CA there has fingerprint %s (openssl "
+                           "x509 -in %s -noout -fingerprint -sha256); nothing was changed"
+                           % (self.module.params["replace_fingerprint"], self.dir, current,
+                              self.paths[pki.CA_CERT_NAME]))
 
     def inspect(self):
         """Load what exists and collect every reason that would force a new CA."""
@@ -246,17 +283,19 @@ class CA(object):
         self.validate()
         self.inspect()
         fresh = not self.key_exists and not self.cert_exists
+        force = p["force"] or self.replace_requested()
         result = {"changed": False, "created": [], "regenerated": False, "needs_regeneration": list(self.reasons),
                   "ca_cert": self.paths[pki.CA_CERT_NAME], "ca_key": self.paths[pki.CA_KEY_NAME],
                   "ca_csr": self.paths[pki.CA_CSR_NAME]}
         before = _summary(self.cert)
-        if fresh or p["force"]:
+        if fresh or force:
             plan = [pki.CA_KEY_NAME, pki.CA_CSR_NAME, pki.CA_CERT_NAME]
             result["regenerated"] = not fresh
         elif self.reasons:
             plan = []
-            self.module.warn("The CA in %s is kept although it should be replaced: %s. Set force=true to replace "
-                             "it (certificates issued by it stop verifying)." % (self.dir, "; ".join(self.reasons)))
+            self.module.warn("The CA in %s is kept although it should be replaced: %s. Set replace_fingerprint to "
+                             "its fingerprint (or force=true) to replace it (certificates issued by it stop verifying)."
+                             % (self.dir, "; ".join(self.reasons)))
         else:
             plan = []
             if self.cert is None:
@@ -267,7 +306,7 @@ class CA(object):
         if plan:
             result["changed"] = True
         if plan and not self.module.check_mode:
-            self.write(plan)
+            self.write(plan, force)
         if os.path.isdir(self.dir):
             # honours check mode: reports a mode/owner fix without making it
             result["changed"] |= self.fix_attributes()
@@ -286,11 +325,11 @@ class CA(object):
                               "after_header": self.paths[pki.CA_CERT_NAME]}
         return result
 
-    def write(self, plan):
+    def write(self, plan, force=False):
         p = self.module.params
         if not os.path.isdir(self.dir):
             os.makedirs(self.dir, 0o700)
-        if p["force"] and p["backup"]:
+        if force and p["backup"]:
             for name in plan:
                 if os.path.exists(self.paths[name]):
                     self.module.backup_local(self.paths[name])
@@ -336,6 +375,7 @@ def main():
             valid_days=dict(type="int", default=7300),
             renew_before_days=dict(type="int", default=90),
             force=dict(type="bool", default=False),
+            replace_fingerprint=dict(type="str"),
             backup=dict(type="bool", default=True),
         ),
         supports_check_mode=True,

@@ -23,7 +23,9 @@ description:
     O(ips) and O(dns) are added to its C(alt_names).
   - Idempotent; an existing certificate is kept while it is signed by the current CA, matches
     C(cert_info.json) and the extra names, belongs to its key, and has more than O(renew_before_days)
-    left. Otherwise it is re-issued (the renewal path) and the reasons are returned.
+    left. Otherwise it is re-issued (the renewal path) and the reasons are returned. A kept
+    certificate's password file is re-encrypted with the key store's active key after a rotation.
+  - Names outside the issuing CA's name constraints are refused before anything is written.
 author:
   - ascend.mindie contributors (@ascend-mindie)
 requirements:
@@ -71,6 +73,14 @@ options:
     description: Re-issue even if the existing certificate is good.
     type: bool
     default: false
+  inputs_replaced:
+    description:
+      - Check mode only; an earlier task of the same run replaces the issuing CA or its key store, so the
+        certificate is reported as would be issued. Ignored in a real run. Missing inputs in check mode
+        are treated the same way (an earlier task would create them).
+    type: bool
+    default: false
+    version_added: 0.1.0
 seealso:
   - module: ascend.mindie.ca
   - module: ascend.mindie.kmc_import
@@ -179,6 +189,13 @@ class Issuer(object):
         return pki.leaf_problems(cert, ca.cert, info, key, self.p["renew_before_days"]), cert
 
     def run(self):
+        if self.module.check_mode and (self.p["inputs_replaced"] or not os.path.exists(
+                os.path.join(self.p["project_dir"], self.p["gen_cert_config"]))):
+            # the CA material is created or replaced by an earlier task of this run
+            result = {"changed": True, "issued": True, "needs_regeneration": [], "alt_names": {
+                "IP": list(self.p["ips"]), "DNS": list(self.p["dns"])}}
+            result.update(self.paths)
+            return result
         ca = pki.IssuingCA.from_project(self.p["project_dir"], self.p["gen_cert_config"])
         for problem in ca.keystore.problems:
             self.module.warn("key store: %s (run ascend.mindie.kmc_import to repair it)" % problem)
@@ -190,6 +207,13 @@ class Issuer(object):
                   "cert": self.paths["cert"], "key": self.paths["key"], "passwd": self.paths["passwd"],
                   "alt_names": {"IP": info["ips"], "DNS": info["dns"]}}
         after = before
+        reencrypt = not issue and kmc.ciphertext_key_id(_read(self.paths["passwd"])) != ca.keystore.store.active_key_id
+        if reencrypt:
+            # after a rotation: the next one retires the key this file was made with
+            result["changed"] = True
+            if not self.module.check_mode:
+                password = ca.keystore.store.decrypt(_read(self.paths["passwd"]))
+                kmc.atomic_write(self.paths["passwd"], (ca.keystore.store.encrypt(password) + "\n").encode("ascii"), 0o400)
         if issue and not self.module.check_mode:
             cert, key_pem, password = ca.issue(info)
             if not os.path.isdir(self.p["dest"]):
@@ -237,6 +261,7 @@ def main():
             passwd_name=dict(type="str", default="cert_passwd.txt", no_log=False),
             renew_before_days=dict(type="int", default=30),
             force=dict(type="bool", default=False),
+            inputs_replaced=dict(type="bool", default=False),
         ),
         supports_check_mode=True,
     )

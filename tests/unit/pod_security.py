@@ -38,6 +38,7 @@ def write_bundle(dest, ca_pem, ca_key_pem, password, store, name):
     """One component's security directory; `name` is the certificate's CN and its one DNS SAN."""
     (dest / "security/ca").mkdir(parents=True)
     (dest / "security/ca/ca.pem").write_bytes(ca_pem)
+    (dest / "security/ca/ca_chain.pem").write_bytes(ca_pem)  # trust bundle; the issuing CA is the root here
     (dest / "security/ca/ca.key.pem").write_bytes(ca_key_pem)
     (dest / "security/ca/ca_passwd.txt").write_text(store.encrypt(password) + "\n")
     kmc.write_pair(store, str(dest / "tools/pmt/master/ksfa"), str(dest / "tools/pmt/standby/ksfb"))

@@ -11,7 +11,8 @@ plugins/module_utils/ files; the ascend.mindie.pki role copies all three into
       --ip "$POD_IP" --format kmc
 
 Input (read only): <security-dir>/gen_cert.json and everything it names (CA certificate, encrypted CA
-key, KMC-style CA password file, key store ksfa/ksfb, cert_info.json).
+key, KMC-style CA password file, key store ksfa/ksfb, cert_info.json), and ca_chain.pem beside the CA
+certificate (the trust bundle: the issuing intermediate CA, then the root; --ca-out receives it).
 Output (in <install-dir> unless absolute): the certificate, a new encrypted private key and its
 password, either as KMC-style ciphertext with a copy of the key store (--format kmc), or as a
 plain 0400 file that must be on a memory-backed volume (--format plaintext, MindIE releases without
@@ -125,7 +126,8 @@ def run(args):
     written = {}
     ca_out = _out(args, "ca_out")
     _ensure_dir(ca_out)
-    kmc.atomic_write(ca_out, mindie_pki.read_file(issuer.paths["ca_cert"], "CA certificate"), 0o400)
+    # the trust bundle (intermediate + root), so verifiers reach the root through the issuing CA
+    kmc.atomic_write(ca_out, issuer.trust_bundle(), 0o400)
     written["ca_cert"] = ca_out
     for name, data in (("key_out", key_pem), ("cert_out", cert.public_bytes(mindie_pki.serialization.Encoding.PEM))):
         path = _out(args, name)

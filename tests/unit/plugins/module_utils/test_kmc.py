@@ -218,3 +218,23 @@ def test_atomic_write_mode_and_replace(tmp_path):
     kmc.atomic_write(target, b"two", 0o400)  # replacing a read-only file works (rename)
     assert _read(target) == b"two"
     assert os.listdir(str(tmp_path)) == ["f"]
+
+
+def test_rotation_replaces_the_root_key_and_retire_keeps_the_newest_two(paths):
+    store = kmc.KeyStore.new()
+    first = store.encrypt("First#Pass1")
+    roots = {store.root_key_fingerprint()}
+    store.rotate()
+    second = store.encrypt("Second#Pass2")
+    roots.add(store.root_key_fingerprint())
+    assert store.retire(keep=2) == [] and store.key_ids == [1, 2]
+    store.rotate()
+    roots.add(store.root_key_fingerprint())
+    generation = store.generation
+    assert store.retire(keep=2) == [1] and store.key_ids == [2, 3] and store.generation == generation + 1
+    assert len(roots) == 3
+    kmc.write_pair(store, *paths)
+    loaded = kmc.load_pair(*paths).store
+    assert loaded.decrypt(second) == b"Second#Pass2"
+    with pytest.raises(kmc.UnknownKeyId, match="key id 1"):
+        loaded.decrypt(first)

@@ -107,8 +107,40 @@ def test_subject_change_needs_force_then_replaces_with_backup(made, monkeypatch)
 
 def test_expiry_margin_is_reported(made, monkeypatch):
     path, dummy = made
-    result = run_module(ca_module.main, _args(path, renew_before_days=8000), monkeypatch=monkeypatch)
+    # valid_days (for a new CA) must exceed the margin; the existing CA's 7300 days are below it
+    result = run_module(ca_module.main, _args(path, renew_before_days=8000, valid_days=9000), monkeypatch=monkeypatch)
     assert any("renewal margin of 8000" in r for r in result["needs_regeneration"]) and not result["changed"]
+
+
+def test_validity_below_the_margin_is_refused_before_anything_is_written(tmp_path, monkeypatch):
+    result = run_module(ca_module.main, _args(tmp_path / "ca", valid_days=60, renew_before_days=90),
+                        monkeypatch=monkeypatch)
+    assert result["failed"] and "valid_days (60) must exceed renew_before_days (90)" in result["msg"]
+    assert not (tmp_path / "ca").exists()
+
+
+def test_replace_fingerprint_acts_once(made, monkeypatch):
+    path, first = made
+    fp = first["fingerprint_sha256"]
+    colons = ":".join(fp[i:i + 2] for i in range(0, 64, 2)).upper()  # as openssl prints it
+    replaced = run_module(ca_module.main, _args(path, replace_fingerprint=colons), monkeypatch=monkeypatch)
+    assert replaced["changed"] and replaced["regenerated"] and replaced["fingerprint_sha256"] != fp
+    # left set in the inventory: names the backup now, so nothing happens
+    again = run_module(ca_module.main, _args(path, replace_fingerprint=colons), monkeypatch=monkeypatch)
+    assert not again["failed"] and not again["changed"]
+    assert again["fingerprint_sha256"] == replaced["fingerprint_sha256"]
+
+
+@pytest.mark.parametrize("value, message", [("true", "is not a SHA-256 fingerprint"),
+                                            ("ab" * 32, "names no CA in")])
+def test_replace_fingerprint_refuses_other_values(made, monkeypatch, value, message):
+    path, first = made
+    before = (path / "ca.pem").read_bytes()
+    result = run_module(ca_module.main, _args(path, replace_fingerprint=value), monkeypatch=monkeypatch)
+    assert result["failed"] and message in result["msg"]
+    if message == "names no CA in":
+        assert first["fingerprint_sha256"] in result["msg"]  # says which one to name
+    assert (path / "ca.pem").read_bytes() == before
 
 
 def test_missing_cert_rebuilt_from_existing_key(made, monkeypatch):

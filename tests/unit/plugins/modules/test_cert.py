@@ -140,3 +140,28 @@ def test_bad_cert_info(project, tmp_path, monkeypatch, info, fragment):
 def test_missing_project(tmp_path, monkeypatch):
     result = run_module(cert_module.main, _args(tmp_path / "none", tmp_path / "out"), monkeypatch=monkeypatch)
     assert result["failed"] and "gen_cert.json" in result["msg"]
+
+
+def test_kept_certificate_password_follows_the_key_store_rotation(project, ca_dir, tmp_path, monkeypatch):
+    """After a rotation the kept certificate's password file is re-encrypted with the active key, so the
+    next rotation (which retires the older keys) cannot strand it."""
+    out = tmp_path / "out"
+    first = run_module(cert_module.main, _args(project, out), monkeypatch=monkeypatch)
+    run_module(kmc_import.main, {"cert": str(ca_dir / "ca.pem"), "key": str(ca_dir / "ca.key.pem"),
+                                 "password": PASSWORD, "dest": str(project), "rotate": True}, monkeypatch=monkeypatch)
+    checked = run_module(cert_module.main, _args(project, out), check_mode=True, monkeypatch=monkeypatch)
+    assert checked["changed"] and kmc.ciphertext_key_id((out / "cert_passwd.txt").read_text()) == 1
+    again = run_module(cert_module.main, _args(project, out), monkeypatch=monkeypatch)
+    assert again["changed"] and not again["issued"] and again["serial_number"] == first["serial_number"]
+    assert kmc.ciphertext_key_id((out / "cert_passwd.txt").read_text()) == 2
+    run_module(kmc_import.main, {"cert": str(ca_dir / "ca.pem"), "key": str(ca_dir / "ca.key.pem"),
+                                 "password": PASSWORD, "dest": str(project), "rotate": True}, monkeypatch=monkeypatch)
+    kept = run_module(cert_module.main, _args(project, out), monkeypatch=monkeypatch)
+    assert not kept["issued"] and kept["serial_number"] == first["serial_number"]  # key 1 retired, still readable
+
+
+def test_check_mode_with_material_an_earlier_task_creates(tmp_path, monkeypatch):
+    result = run_module(cert_module.main, _args(tmp_path / "not-yet", tmp_path / "out", ips=["198.18.0.12"]),
+                        check_mode=True, monkeypatch=monkeypatch)
+    assert not result["failed"] and result["changed"] and result["issued"]
+    assert result["alt_names"]["IP"] == ["198.18.0.12"] and not (tmp_path / "out").exists()

@@ -13,7 +13,7 @@ import yaml
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..', '..', '..'))
 COMPONENTS = ('controller', 'coordinator', 'server')
-SECURITY_FILES = ('security/ca/ca.pem', 'security/ca/ca.key.pem', 'security/ca/ca_passwd.txt',
+SECURITY_FILES = ('security/ca/ca.pem', 'security/ca/ca.key.pem', 'security/ca/ca_passwd.txt', 'security/ca/ca_chain.pem',
                   'tools/pmt/master/ksfa', 'tools/pmt/standby/ksfb', 'gen_cert.json', 'cert_info.json')
 
 POD_FILES = ('mindie_gen_cert.py', 'kmc.py', 'mindie_pki.py')

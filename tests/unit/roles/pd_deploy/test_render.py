@@ -212,7 +212,7 @@ def test_probes_exec_the_tls_aware_probe(single, multi):
             assert c[probe]['timeoutSeconds'] > int({e['name']: e.get('value') for e in c['env']}['PD_PROBE_HTTP_TIMEOUT'])
         env = {e['name']: e.get('value') for e in c['env']}
         assert env['PD_TLS_ENABLED'] == 'true'
-        assert env['PD_PROBE_CA'] == '/mnt/security/security/ca/ca.pem'
+        assert env['PD_PROBE_CA'] == '/mnt/security/security/ca/ca_chain.pem'  # the trust bundle (intermediate + root)
         assert env['PD_PORT_COORDINATOR'] == '1029' and env['PD_PORT_SERVER'] == '1026'
         assert env['PD_PORT_CONTROLLER'] == '1026'
     scripts = multi.get('ConfigMap', 'mindie-pd-scripts')['data']
