@@ -1,0 +1,99 @@
+#!/usr/bin/env python3
+# Copyright: (c) 2026, ascend.mindie contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Builds the lab test image ``lab-pyhttp:1`` (the node agent's own tests use it).
+
+Image directory (lab image convention, tests/lab/k8s/README.md): ``/var/cache/ascend-lab/images/lab-pyhttp/1/``
+with ``rootfs/`` laid over the lab's Debian base (which has python3) and ``image.json``. The server
+(``/srv/labhttp.py``) answers on $PORT (default 8080): ``/healthz`` (200, or 500 while the file
+/tmp/unhealthy exists), ``/env`` (the process environment as JSON), ``/id`` (uid, gid, groups, hostname,
+addresses), ``/stat?path=P`` (mode, uid, gid of P and whether it is writable). Prints the directory.
+Cached: a second run with the same version stamp returns at once.
+"""
+import json
+import os
+import shutil
+import sys
+import tempfile
+
+VERSION = "1"
+CACHE = os.environ.get("ATLAS_LAB_CACHE", "/var/cache/ascend-lab")
+DEST = os.path.join(CACHE, "images", "lab-pyhttp", VERSION)
+
+SERVER = r'''#!/usr/bin/python3
+"""lab-pyhttp: a tiny HTTP server for the lab's pod tests."""
+import http.server, json, os, socket, sys, urllib.parse
+
+class H(http.server.BaseHTTPRequestHandler):
+    def reply(self, code, doc):
+        body = json.dumps(doc, sort_keys=True).encode()
+        self.send_response(code)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def do_GET(self):
+        url = urllib.parse.urlparse(self.path)
+        q = dict(urllib.parse.parse_qsl(url.query))
+        if url.path == "/healthz":
+            bad = os.path.exists("/tmp/unhealthy")
+            return self.reply(500 if bad else 200, {"ok": not bad})
+        if url.path == "/env":
+            return self.reply(200, dict(os.environ))
+        if url.path == "/id":
+            return self.reply(200, {"uid": os.getuid(), "gid": os.getgid(), "groups": os.getgroups(),
+                                    "hostname": socket.gethostname(), "client": self.client_address[0]})
+        if url.path == "/stat":
+            p = q.get("path", "/")
+            try:
+                st = os.stat(p)
+            except OSError as exc:
+                return self.reply(404, {"error": str(exc)})
+            return self.reply(200, {"mode": oct(st.st_mode & 0o7777), "uid": st.st_uid, "gid": st.st_gid,
+                                    "writable": os.access(p, os.W_OK)})
+        if url.path == "/resolve":
+            try:
+                return self.reply(200, {"address": socket.gethostbyname(q.get("name", ""))})
+            except OSError as exc:
+                return self.reply(404, {"error": str(exc)})
+        return self.reply(200, {"hello": socket.gethostname()})
+
+    def log_message(self, fmt, *args):
+        sys.stdout.write("%s %s\n" % (self.client_address[0], fmt % args))
+        sys.stdout.flush()
+
+port = int(os.environ.get("PORT", "8080"))
+print("lab-pyhttp listening on %d" % port, flush=True)
+http.server.ThreadingHTTPServer(("0.0.0.0", port), H).serve_forever()
+'''
+
+
+def main():
+    stamp = os.path.join(DEST, ".version")
+    if os.path.exists(stamp):
+        with open(stamp) as fh:
+            if fh.read().strip() == VERSION:
+                print(DEST)
+                return 0
+    os.makedirs(os.path.dirname(DEST), exist_ok=True)
+    tmp = tempfile.mkdtemp(prefix=".lab-pyhttp.", dir=os.path.dirname(DEST))
+    os.chmod(tmp, 0o755)
+    os.makedirs(os.path.join(tmp, "rootfs", "srv"))
+    with open(os.path.join(tmp, "rootfs", "srv", "labhttp.py"), "w") as fh:
+        fh.write(SERVER)
+    os.chmod(os.path.join(tmp, "rootfs", "srv", "labhttp.py"), 0o755)
+    with open(os.path.join(tmp, "image.json"), "w") as fh:
+        json.dump({"env": {"PORT": "8080"}, "workdir": "/srv", "entrypoint": ["/usr/bin/python3"],
+                   "cmd": ["/srv/labhttp.py"]}, fh, indent=1)
+    with open(os.path.join(tmp, ".version"), "w") as fh:
+        fh.write(VERSION + "\n")
+    if os.path.exists(DEST):
+        shutil.rmtree(DEST)
+    os.rename(tmp, DEST)
+    print(DEST)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
