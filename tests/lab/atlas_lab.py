@@ -1119,6 +1119,31 @@ def cmd_fault(lab, args):
     return 0
 
 
+def cmd_logs(lab, args):
+    """Print a pod container's log as the node agent wrote it (nodes/<node>/pods/<ns>_<pod>_<uid>/logs/)."""
+    if "/" not in args.pod:
+        raise LabError("logs expects NAMESPACE/POD, got %r" % args.pod)
+    ns, pod = args.pod.split("/", 1)
+    pattern = os.path.join(lab.dir, "nodes", "*", "pods", "%s_%s_*" % (glob.escape(ns), glob.escape(pod)))
+    dirs = sorted(glob.glob(pattern), key=os.path.getmtime)
+    if not dirs:
+        raise LabError("no pod %s/%s runs on a node of lab %s" % (ns, pod, lab.id))
+    logs = os.path.join(dirs[-1], "logs")
+    names = sorted(os.listdir(logs)) if os.path.isdir(logs) else []
+    name = args.container or (names[0] if len(names) == 1 else None)
+    if name is None:
+        raise LabError("pod %s/%s has containers %s: choose one with -c"
+                       % (ns, pod, ", ".join(names) or "(none started)"))
+    if name not in names:
+        raise LabError("container %r of pod %s/%s has no log (containers: %s)" % (name, ns, pod, ", ".join(names)))
+    runs = sorted((int(f[:-4]) for f in os.listdir(os.path.join(logs, name)) if f.endswith(".log")))
+    if args.previous and len(runs) < 2:
+        raise LabError("container %r of pod %s/%s has no previous run" % (name, ns, pod))
+    with open(os.path.join(logs, name, "%d.log" % runs[-2 if args.previous else -1]), "rb") as fh:
+        sys.stdout.buffer.write(fh.read())
+    return 0
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="atlas_lab.py", description=__doc__.split("\n\n", maxsplit=1)[0])
     parser.add_argument("--lab-id", default=os.environ.get("ATLAS_LAB_ID", "lab"),
@@ -1135,6 +1160,10 @@ def main(argv=None):
     sub.add_parser("status", help="show nodes, sshd and NPU ports")
     sub.add_parser("inventory", help="print the inventory path")
     sub.add_parser("profiles", help="list hardware profiles")
+    logs = sub.add_parser("logs", help="print a pod container's log (pods run by the node agents)")
+    logs.add_argument("pod", metavar="NAMESPACE/POD")
+    logs.add_argument("-c", "--container")
+    logs.add_argument("-p", "--previous", action="store_true", help="the log of the previous run")
     fault = sub.add_parser("fault", help="inject a fault: " + ", ".join(FAULTS),
                            epilog="\n".join("%s %s: %s" % (k, " ".join(v[0]), v[1]) for k, v in FAULTS.items()),
                            formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -1166,6 +1195,8 @@ def main(argv=None):
                 return cmd_status(lab, args)
             if args.command == "inventory":
                 return cmd_inventory(lab, args)
+            if args.command == "logs":
+                return cmd_logs(lab, args)
             return cmd_fault(lab, args)
         finally:
             os.close(lock)
