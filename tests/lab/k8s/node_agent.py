@@ -68,6 +68,7 @@ class Agent(object):
         self.stopping = threading.Event()
         self.proxy = ServiceProxy(ctx.node_ip)
         ctx.get_object = self.get_object
+        ctx.post_event = self.post_event
 
     # ------------------------------------------------------------------ Node and Lease
 
@@ -159,6 +160,22 @@ class Agent(object):
         except (ApiError, OSError) as exc:
             log("get %s %s/%s: %s" % (kind, namespace, name, exc))
             return None
+
+    def post_event(self, meta, field_path, etype, reason, message):
+        t = now_iso()
+        obj = {"kind": "Pod", "apiVersion": "v1", "namespace": meta["namespace"], "name": meta["name"],
+               "uid": meta.get("uid")}
+        if field_path:
+            obj["fieldPath"] = field_path
+        body = {"apiVersion": "v1", "kind": "Event",
+                "metadata": {"name": "%s.%x" % (meta["name"], time.time_ns()), "namespace": meta["namespace"]},
+                "involvedObject": obj, "reason": reason, "message": message[:1024], "type": etype,
+                "source": {"component": "kubelet", "host": self.node}, "firstTimestamp": t, "lastTimestamp": t,
+                "count": 1, "reportingComponent": "kubelet", "reportingInstance": self.node}
+        try:
+            self.kube.request("POST", "/api/v1/namespaces/%s/events" % meta["namespace"], body)
+        except (ApiError, OSError) as exc:
+            log("event %s for %s/%s: %s" % (reason, meta["namespace"], meta["name"], exc))
 
     # ------------------------------------------------------------------ services
 

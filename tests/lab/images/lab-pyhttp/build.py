@@ -1,13 +1,14 @@
 #!/usr/bin/env python3
 # Copyright: (c) 2026, ascend.mindie contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Builds the lab test image ``lab-pyhttp:1`` (the node agent's own tests use it).
+"""Builds the lab test image ``lab-pyhttp:<VERSION>`` (the node agent's own tests use it).
 
-Image directory (lab image convention, tests/lab/k8s/README.md): ``/var/cache/ascend-lab/images/lab-pyhttp/1/``
-with ``rootfs/`` laid over the lab's Debian base (which has python3) and ``image.json``. The server
-(``/srv/labhttp.py``) answers on $PORT (default 8080): ``/healthz`` (200, or 500 while the file
-/tmp/unhealthy exists), ``/env`` (the process environment as JSON), ``/id`` (uid, gid, groups, hostname,
-addresses), ``/stat?path=P`` (mode, uid, gid of P and whether it is writable). Prints the directory.
+Image directory (lab image convention, K8S_CONTRACT / tests/lab/k8s/README.md):
+``/var/cache/ascend-lab/images/lab-pyhttp/<VERSION>/`` with ``rootfs/`` laid over the lab's Debian base
+(which has python3) and ``image.json``. The server (``/srv/labhttp.py``) answers on $PORT (default 8080):
+``/healthz`` (200, or 500 while /tmp/unhealthy exists), ``/env`` (the environment as JSON), ``/id`` (uid,
+gid, groups, hostname, client address), ``/resolve?name=N``, ``/fetch?url=U`` (a request made from inside
+the pod), ``/stat?path=P`` (mode, owner and whether P is writable). Prints the image directory.
 Cached: a second run with the same version stamp returns at once.
 """
 import json
@@ -16,13 +17,13 @@ import shutil
 import sys
 import tempfile
 
-VERSION = "1"
+VERSION = "2"
 CACHE = os.environ.get("ATLAS_LAB_CACHE", "/var/cache/ascend-lab")
 DEST = os.path.join(CACHE, "images", "lab-pyhttp", VERSION)
 
 SERVER = r'''#!/usr/bin/python3
 """lab-pyhttp: a tiny HTTP server for the lab's pod tests."""
-import http.server, json, os, socket, sys, urllib.parse
+import http.server, json, os, socket, sys, urllib.parse, urllib.request
 
 class H(http.server.BaseHTTPRequestHandler):
     def reply(self, code, doc):
@@ -57,6 +58,12 @@ class H(http.server.BaseHTTPRequestHandler):
                 return self.reply(200, {"address": socket.gethostbyname(q.get("name", ""))})
             except OSError as exc:
                 return self.reply(404, {"error": str(exc)})
+        if url.path == "/fetch":
+            try:
+                with urllib.request.urlopen(q.get("url", ""), timeout=5) as resp:
+                    return self.reply(200, {"status": resp.status, "body": resp.read().decode(errors="replace")})
+            except (OSError, ValueError) as exc:
+                return self.reply(502, {"error": str(exc)})
         return self.reply(200, {"hello": socket.gethostname()})
 
     def log_message(self, fmt, *args):

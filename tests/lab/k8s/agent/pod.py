@@ -176,6 +176,21 @@ class PodWorker(threading.Thread):
         self.conditions_time = {}
         self.start_time = now_iso()
         self.last_hosts = None
+        self.event_times = {}
+
+    def event(self, c, etype, reason, message, every=0.0):
+        """A Kubernetes Event about a container (what kubectl describe and the deploy wait show)."""
+        key = (c.name if c else "", reason)
+        t = time.time()
+        if every and t - self.event_times.get(key, 0.0) < every:
+            return
+        self.event_times[key] = t
+        post = getattr(self.ctx, "post_event", None)
+        if post:
+            field = None
+            if c is not None:
+                field = "spec.%s{%s}" % ("initContainers" if c.init else "containers", c.name)
+            post(self.meta, field, etype, reason, message)
 
     # ------------------------------------------------------------------ API-facing
 
@@ -496,6 +511,7 @@ class PodWorker(threading.Thread):
             reason = "ErrImagePull" if c.state.get("waiting", {}).get("reason") != "ErrImagePull" else "ImagePullBackOff"
             c.state = {"waiting": {"reason": reason, "message": err}}
             c.next_start = time.time() + 5
+            self.event(c, "Warning", "Failed", "Failed to pull image %r: %s" % (cspec.get("image", ""), err), 20)
             return
         image = {}
         if os.path.exists(os.path.join(path, "image.json")):
@@ -512,6 +528,7 @@ class PodWorker(threading.Thread):
         except ConfigError as exc:
             c.state = {"waiting": {"reason": exc.reason, "message": str(exc)}}
             c.next_start = time.time() + 5
+            self.event(c, "Warning", "Failed", "Error: %s" % exc, 20)
             return
         if cspec.get("command"):
             argv = [expand(a, env) for a in cspec["command"]] + [expand(a, env) for a in cspec.get("args", [])]
@@ -574,6 +591,7 @@ class PodWorker(threading.Thread):
                 probe.successes = probe.failures = 0
                 probe.next_at = c.started_at + probe.initial
         c.probe_message = ""
+        self.event(c, "Normal", "Started", "Started container %s" % c.name)
 
     def container_pid(self, c):
         """Host pid of the container's PID 1 (the unshare wrapper's child)."""
@@ -649,6 +667,7 @@ class PodWorker(threading.Thread):
             c.state = {"waiting": {"reason": "ContainerCreating"}}
         else:
             c.next_start = finished + c.backoff
+            self.event(c, "Warning", "BackOff", "Back-off restarting failed container", 10)
             c.state = {"waiting": {"reason": "CrashLoopBackOff",
                                    "message": "back-off %ds restarting failed container=%s pod=%s_%s(%s)"
                                    % (c.backoff, c.name, self.meta["name"], self.meta["namespace"], self.uid)}}
@@ -729,6 +748,7 @@ class PodWorker(threading.Thread):
                 probe.successes = 0
                 c.probe_message = "%s probe failed: %s" % (probe.kind, msg)
                 probe.last_message = c.probe_message
+                self.event(c, "Warning", "Unhealthy", c.probe_message, 5)
             if probe is c.startup:
                 if ok:
                     c.started = True
@@ -756,6 +776,7 @@ class PodWorker(threading.Thread):
         grace = self.spec.get("terminationGracePeriodSeconds", 30)
         c.kill_reason = reason
         c.kill_deadline = time.time() + grace
+        self.event(c, "Normal", "Killing", reason)
         c.ready = False
         self.signal_container(c, signal.SIGTERM)
 
@@ -799,6 +820,7 @@ class PodWorker(threading.Thread):
                     self.write_pod_files()
                     setup_done = True
                 except ConfigError as exc:
+                    self.event(None, "Warning", "FailedMount", str(exc), 30)
                     with self.lock:
                         self.set_waiting(self.inits or self.apps, "ContainerCreating", str(exc))
                         if self.inits:
