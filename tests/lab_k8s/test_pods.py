@@ -28,7 +28,7 @@ def ensure_ns(cluster):
         cluster.kubectl("create", "namespace", NS)
 
 
-def deployment(name, replicas=2, extra_container="", extra_spec="", labels=None, probe=None):
+def deployment(name, replicas=2, extra_container="", extra_spec="", probe=None):
     probe = probe or """
           readinessProbe:
             httpGet: {path: /healthz, port: 8080}
@@ -118,9 +118,9 @@ spec:
 """ % NS)
     cluster.wait("deployment web available", lambda: available(cluster, "web"), timeout=90)
     pod_names = {p["metadata"]["name"] for p in cluster.pods(NS, "app=web")}
-    for node in cluster.nodes.values():
-        answer = cluster.wait("NodePort on %s" % node["mgmt_ip"], lambda: _try(
-            "http://%s:30080/id" % node["mgmt_ip"]), timeout=30)
+    for node_ip in sorted(n["mgmt_ip"] for n in cluster.nodes.values()):
+        url = "http://%s:30080/id" % node_ip
+        answer = cluster.wait("NodePort on " + url, lambda u=url: _try(u), timeout=30)
         assert answer["hostname"] in pod_names
     svc_ip = cluster.get("service", "-n", NS, "web-svc")["spec"]["clusterIP"]
     pod = cluster.pods(NS, "app=web")[0]

@@ -10,7 +10,7 @@ kubeconfig (``/var/lib/ascend-lab/<ID>/k8s/nodes/<node>.kubeconfig``, identity `
 It registers the Node (labels and capacity of the lab profile, NPUs as ``huawei.com/Ascend910``),
 renews its Lease and status, runs the pods bound to it (agent/pod.py), finalises their deletion, and
 proxies Services (agent/proxy.py). SIGTERM stops the pods' processes and exits; the API objects stay
-(a stopped kubelet does not delete pods). See tests/lab/k8s/README-agent.md.
+(a stopped kubelet does not delete pods). See tests/lab/k8s/AGENT.md.
 """
 import argparse
 import datetime

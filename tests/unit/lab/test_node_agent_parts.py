@@ -60,8 +60,10 @@ def test_service_env_and_hosts_of_a_namespace():
     ctx.set_services([
         {"metadata": {"namespace": "mindie", "name": "mindie-ms-coordinator"},
          "spec": {"clusterIP": "198.18.1.242", "ports": [{"name": "http", "port": 1025, "protocol": "TCP"}]}},
-        {"metadata": {"namespace": "other", "name": "x"}, "spec": {"clusterIP": "198.18.1.243", "ports": [{"port": 1}]}},
-        {"metadata": {"namespace": "mindie", "name": "headless"}, "spec": {"clusterIP": "None", "ports": [{"port": 2}]}},
+        {"metadata": {"namespace": "other", "name": "x"},
+         "spec": {"clusterIP": "198.18.1.243", "ports": [{"port": 1}]}},
+        {"metadata": {"namespace": "mindie", "name": "headless"},
+         "spec": {"clusterIP": "None", "ports": [{"port": 2}]}},
     ])
     env = ctx.service_env("mindie")
     # the variable MindIE's Controller trips over (mindie-deploy-flow.md 3.2)
@@ -88,8 +90,8 @@ def test_security_context_privileged_refused_and_capabilities():
     with pytest.raises(pod.ConfigError) as exc:
         worker.security({"name": "c", "securityContext": {"privileged": True}})
     assert "privileged" in str(exc.value)
-    sec = worker.security({"name": "c", "securityContext": {"capabilities": {"drop": ["ALL"], "add": ["NET_BIND_SERVICE"]},
-                                                            "allowPrivilegeEscalation": False}})
+    caps = {"drop": ["ALL"], "add": ["NET_BIND_SERVICE"]}
+    sec = worker.security({"name": "c", "securityContext": {"capabilities": caps, "allowPrivilegeEscalation": False}})
     assert sec["uid"] == 1000 and sec["gid"] == 0 and sec["groups"] == [0, 5, 1001]
     assert sec["capabilities"] == ["NET_BIND_SERVICE"] and sec["no_new_privs"]
     worker.spec = {"securityContext": {"runAsNonRoot": True}}

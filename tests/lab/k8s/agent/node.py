@@ -137,7 +137,8 @@ class NodeContext(object):
         with self.lock:
             for svc in self.services:
                 meta, spec = svc["metadata"], svc["spec"]
-                if meta["namespace"] != namespace and not (meta["namespace"] == "default" and meta["name"] == "kubernetes"):
+                master = meta["namespace"] == "default" and meta["name"] == "kubernetes"
+                if meta["namespace"] != namespace and not master:
                     continue
                 ports = spec.get("ports") or []
                 if not ports:

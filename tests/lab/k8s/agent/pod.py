@@ -508,7 +508,8 @@ class PodWorker(threading.Thread):
         cspec = c.spec
         path, err = image_dir(self.ctx.images_dir, cspec.get("image", ""))
         if err:
-            reason = "ErrImagePull" if c.state.get("waiting", {}).get("reason") != "ErrImagePull" else "ImagePullBackOff"
+            was = c.state.get("waiting", {}).get("reason")
+            reason = "ImagePullBackOff" if was == "ErrImagePull" else "ErrImagePull"
             c.state = {"waiting": {"reason": reason, "message": err}}
             c.next_start = time.time() + 5
             self.event(c, "Warning", "Failed", "Failed to pull image %r: %s" % (cspec.get("image", ""), err), 20)
@@ -533,8 +534,9 @@ class PodWorker(threading.Thread):
         if cspec.get("command"):
             argv = [expand(a, env) for a in cspec["command"]] + [expand(a, env) for a in cspec.get("args", [])]
         else:
+            args = cspec.get("args")
             argv = list(image.get("entrypoint") or []) + (
-                [expand(a, env) for a in cspec["args"]] if cspec.get("args") is not None else list(image.get("cmd") or []))
+                [expand(a, env) for a in args] if args is not None else list(image.get("cmd") or []))
         if not argv:
             c.state = {"waiting": {"reason": "CreateContainerError", "message": "no command specified"}}
             c.next_start = time.time() + 5
@@ -620,8 +622,6 @@ class PodWorker(threading.Thread):
         code = rc if rc >= 0 else 128 - rc
         finished = time.time()
         reason = "Completed" if code == 0 else "Error"
-        if code == 137 and c.kill_reason is None and self.oom_killed(c):
-            reason = "OOMKilled"
         term = {"exitCode": code, "reason": reason, "startedAt": now_iso(c.started_at), "finishedAt": now_iso(finished),
                 "containerID": "lab://%s/%s/%d" % (self.tag, c.name, c.run_no)}
         if rc < 0:
@@ -633,9 +633,6 @@ class PodWorker(threading.Thread):
         c.ready = False
         self.ctx.release_devices("%s/%s" % (self.uid, c.name))
         return term, finished
-
-    def oom_killed(self, c):
-        return False
 
     def restart_policy(self):
         return self.spec.get("restartPolicy", "Always")
@@ -961,7 +958,7 @@ def qos_class(spec):
         limits.append(lim)
     if not any_set:
         return "BestEffort"
-    guaranteed = all(lim.get("cpu") and lim.get("memory") and
-                     (not req or (req.get("cpu", lim["cpu"]) == lim["cpu"] and req.get("memory", lim["memory"]) == lim["memory"]))
+    guaranteed = all(lim.get("cpu") and lim.get("memory")
+                     and all(req.get(k, lim[k]) == lim[k] for k in ("cpu", "memory"))
                      for req, lim in zip(requests, limits))
     return "Guaranteed" if guaranteed else "Burstable"
