@@ -84,7 +84,9 @@ class Agent(object):
         return labels
 
     def capacity(self):
-        cap = {"cpu": str(os.cpu_count() or 1), "memory": "%dKi" % host_memory_kib(), "pods": "110",
+        # pods: the size of the node's pod IP block, so the scheduler never places more than fit
+        cap = {"cpu": str(os.cpu_count() or 1), "memory": "%dKi" % host_memory_kib(),
+               "pods": str(self.ctx.block[1] - self.ctx.block[0] + 1),
                "ephemeral-storage": "100Gi"}
         if self.ctx.device_count:
             cap["huawei.com/Ascend910"] = str(self.ctx.device_count)
@@ -243,7 +245,7 @@ class Agent(object):
                 continue
             if worker or pod.get("status", {}).get("phase") in ("Succeeded", "Failed"):
                 continue
-            ip = self.ctx.allocate_ip()
+            ip = self.ctx.allocate_ip(pod.get("status", {}).get("podIP"))
             if ip is None:
                 log("no free pod IP for %s/%s" % (meta["namespace"], meta["name"]))
                 continue

@@ -78,9 +78,16 @@ class NodeContext(object):
 
     # ------------------------------------------------------------------ addresses
 
-    def allocate_ip(self):
+    def allocate_ip(self, wanted=None):
+        """A free pod IP of the block; ``wanted`` (the pod's IP before an agent restart) when it is free."""
         with self.lock:
-            for host in range(self.block[0], self.block[1] + 1):
+            hosts = list(range(self.block[0], self.block[1] + 1))
+            if wanted and wanted.rsplit(".", 1)[0] == self.net_prefix and wanted.rsplit(".", 1)[1].isdigit():
+                n = int(wanted.rsplit(".", 1)[1])
+                if n in hosts:
+                    hosts.remove(n)
+                    hosts.insert(0, n)
+            for host in hosts:
                 ip = "%s.%d" % (self.net_prefix, host)
                 if ip not in self.used_ips and not os.path.exists("/run/netns/%s-pod%d" % (self.prefix, host)):
                     self.used_ips.add(ip)

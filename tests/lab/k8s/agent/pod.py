@@ -163,6 +163,14 @@ class PodWorker(threading.Thread):
         self.lock = threading.RLock()
         self.inits = [Container(c, True) for c in self.spec.get("initContainers", [])]
         self.apps = [Container(c) for c in self.spec.get("containers", [])]
+        # an agent restart: the containers' earlier runs count as restarts (their processes are gone)
+        before = {s["name"]: s for s in (pod.get("status", {}).get("containerStatuses") or [])}
+        for c in self.apps:
+            old = before.get(c.name)
+            if old and old.get("containerID"):
+                c.restart_count = old.get("restartCount", 0) + 1
+                c.last_state = {"terminated": {"exitCode": 137, "reason": "Error",
+                                               "message": "the node agent restarted"}}
         self.initialized = not self.inits
         self.phase = "Pending"
         self.pod_message = None
