@@ -45,8 +45,13 @@ class NodeContext(object):
         self.node_ip = node["mgmt_ip"]
         self.net_prefix = self.node_ip.rsplit(".", 1)[0]
         self.prefix = "al" + state["hash"]
+        # The node's filesystem: through its init's root for file operations from the host, and the
+        # node's overlay mount point inside the node's mount namespace, where containers are built
+        # (a bind mount cannot cross mount namespaces).
         self.node_root = "/proc/%d/root" % node["init_pid"]
+        self.node_mnt_ns = "/proc/%d/ns/mnt" % node["init_pid"]
         self.lab_dir = os.path.join(STATE_ROOT, lab_id)
+        self.node_merged = os.path.join(self.lab_dir, "nodes", node_name, "merged")
         self.pods_dir = os.path.join(self.lab_dir, "nodes", node_name, "pods")
         self.base = os.path.join(CACHE, "base-bookworm")
         self.images_dir = os.path.join(CACHE, "images")
@@ -182,9 +187,12 @@ def cleanup_stale_pods(ctx):
             subprocess.run(["ip", "link", "del", "%sp%d" % (ctx.prefix, host)], stderr=subprocess.DEVNULL, check=False)
             subprocess.run(["ip", "netns", "del", ns], check=False)
     if os.path.isdir(ctx.pods_dir):
-        with open("/proc/self/mounts") as fh:
-            mounts = [line.split()[1] for line in fh]
+        try:
+            with open("/proc/%d/mounts" % ctx.node["init_pid"]) as fh:
+                mounts = [line.split()[1] for line in fh]
+        except IOError:
+            mounts = []
         for mnt in sorted((m for m in mounts if m.startswith(ctx.pods_dir + "/")), key=len, reverse=True):
-            subprocess.run(["umount", "-l", mnt], check=False)
+            subprocess.run(["nsenter", "--mount=" + ctx.node_mnt_ns, "--", "umount", "-l", mnt], check=False)
         import shutil  # pylint: disable=import-outside-toplevel
         shutil.rmtree(ctx.pods_dir, ignore_errors=True)

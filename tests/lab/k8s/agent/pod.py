@@ -333,7 +333,9 @@ class PodWorker(threading.Thread):
                     opts = "mode=1777"
                     if ed.get("sizeLimit"):
                         opts += ",size=%d" % parse_quantity_bytes(ed["sizeLimit"])
-                    run(["mount", "-t", "tmpfs", "-o", opts, "tmpfs", vdir])
+                    # in the node's mount namespace, where the containers are built
+                    run(["nsenter", "--mount=" + self.ctx.node_mnt_ns, "--", "mount", "-t", "tmpfs", "-o", opts,
+                         "tmpfs", vdir])
                     self.mem_mounts.append(vdir)
                 else:
                     os.chmod(vdir, 0o1777 if self.fs_group() is None else 0o2777)
@@ -355,7 +357,7 @@ class PodWorker(threading.Thread):
                                       "check failed: %s is not a %s" % (name, hp["path"], htype))
                 if not os.path.exists(full):
                     os.makedirs(full, 0o755, exist_ok=True)
-                self.volumes[name] = (full, False)
+                self.volumes[name] = (self.ctx.node_merged + path, False)
             elif "downwardAPI" in vol:
                 data = {}
                 for item in vol["downwardAPI"].get("items", []):
@@ -561,8 +563,11 @@ class PodWorker(threading.Thread):
             src, ro = self.volumes[vm["name"]]
             if vm.get("subPath"):
                 src = os.path.join(src, vm["subPath"])
-                if not os.path.exists(src):
-                    os.makedirs(src)
+                visible = src  # hostPath sources live in the node's mount namespace
+                if src.startswith(self.ctx.node_merged + "/"):
+                    visible = self.ctx.node_root + src[len(self.ctx.node_merged):]
+                if not os.path.exists(visible):
+                    os.makedirs(visible)
             mounts.append({"source": src, "target": vm["mountPath"], "read_only": ro or vm.get("readOnly", False)})
         if c.run_dir and os.path.isdir(c.run_dir):
             shutil.rmtree(c.run_dir, ignore_errors=True)
@@ -585,7 +590,7 @@ class PodWorker(threading.Thread):
         os.makedirs(logdir, exist_ok=True)
         logf = open(os.path.join(logdir, "%d.log" % (c.run_no - 1)), "ab")
         c.proc = subprocess.Popen(
-            ["nsenter", "--net=/run/netns/" + self.netns, "--", "unshare", "--mount", "--uts", "--ipc", "--pid",
+            ["nsenter", "--net=/run/netns/" + self.netns, "--mount=" + self.ctx.node_mnt_ns, "--", "unshare", "--mount", "--uts", "--ipc", "--pid",
              "--fork", "--kill-child", "--propagation", "private", sys.executable, INIT, cfg_path],
             stdin=subprocess.DEVNULL, stdout=logf, stderr=logf, start_new_session=True, close_fds=True)
         logf.close()
@@ -937,7 +942,7 @@ class PodWorker(threading.Thread):
 
     def teardown(self):
         for mnt in self.mem_mounts:
-            run(["umount", "-l", mnt], check=False)
+            run(["nsenter", "--mount=" + self.ctx.node_mnt_ns, "--", "umount", "-l", mnt], check=False)
         self.mem_mounts = []
         run(["ip", "netns", "pids", self.netns], check=False)
         # processes that escaped the container's PID 1 (none normally: PID 1's death ends the namespace)
