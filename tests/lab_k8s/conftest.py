@@ -104,6 +104,8 @@ def cluster():
     import controlplane  # noqa: E402  pylint: disable=import-outside-toplevel
     wired = _k8s_flag_supported()
     atlas("down", check=False)
+    snapshot = os.path.join("/tmp", "k8s-agent-snapshot-%s.json" % LAB_ID)
+    subprocess.run([sys.executable, os.path.join(LAB, "host_snapshot.py"), "save", snapshot], check=True)
     try:
         if wired:
             atlas("up", "--prefill", "1", "--decode", "1", "--k8s")
@@ -127,3 +129,8 @@ def cluster():
                 pass
             controlplane.down(LAB_ID)
         atlas("down")
+        # down leaves no process, netns, link or mount of the agents and their pods behind
+        left = subprocess.run([sys.executable, os.path.join(LAB, "host_snapshot.py"), "compare", snapshot],
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True, check=False)
+        os.unlink(snapshot)
+        assert left.returncode == 0, "down left things behind:\n" + left.stdout

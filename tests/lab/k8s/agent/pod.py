@@ -129,6 +129,7 @@ class Container(object):
         self.liveness = Probe(spec["livenessProbe"], "Liveness") if spec.get("livenessProbe") else None
         self.readiness = Probe(spec["readinessProbe"], "Readiness") if spec.get("readinessProbe") else None
         self.probe_message = ""
+        self.env = {}
 
     def running(self):
         return self.proc is not None and self.proc.poll() is None
@@ -495,6 +496,9 @@ class PodWorker(threading.Thread):
     def security(self, cspec):
         psc = self.spec.get("securityContext") or {}
         csc = cspec.get("securityContext") or {}
+        if self.spec.get("hostNetwork") or self.spec.get("hostPID") or self.spec.get("hostIPC"):
+            raise ConfigError("CreateContainerConfigError",
+                              "hostNetwork/hostPID/hostIPC pods are not supported by the lab node agent")
         if csc.get("privileged"):
             raise ConfigError("CreateContainerConfigError",
                               "privileged containers are not allowed on lab nodes (container %s)" % cspec["name"])
@@ -582,6 +586,7 @@ class PodWorker(threading.Thread):
                "workdir": cspec.get("workingDir") or image.get("workdir") or "/",
                "argv": argv, "env": env}
         cfg.update(sec)
+        c.env = env
         cfg_path = os.path.join(c.run_dir, "config.json")
         with open(cfg_path, "w") as fh:
             json.dump(cfg, fh)
@@ -703,7 +708,7 @@ class PodWorker(threading.Thread):
                 sec = self.security(c.spec)
                 cmd = ["nsenter", "-t", str(pid), "-m", "-u", "-i", "-n", "-p", "-r", "-w",
                        "-S", str(sec["uid"]), "-G", str(sec["gid"]), "--"] + s["exec"]["command"]
-                env = self.build_env(c.spec, {}, None)
+                env = c.env
                 try:
                     proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env,
                                           timeout=probe.timeout, check=False)
