@@ -37,8 +37,23 @@ def _is_agent(pid, lab_id):
     return AGENT.encode() in argv and lab_id.encode() in argv
 
 
+def _find_agents(lab_id):
+    """{node: pid} of the lab's agents found by command line (state.json may be lost after a crash)."""
+    found = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit() and _is_agent(int(entry), lab_id):
+            with open("/proc/%s/cmdline" % entry, "rb") as fh:
+                argv = fh.read().decode(errors="replace").split("\0")
+            if "--node" in argv and argv.index("--node") + 1 < len(argv) and argv[argv.index("--lab-id") + 1] == lab_id:
+                found[argv[argv.index("--node") + 1]] = int(entry)
+    return found
+
+
 def start_agents(lab_id, state, nodes=None):
-    """Start one agent per lab node (or the named ones); returns {node: pid} (also in state)."""
+    """Start one agent per lab node (or the named ones); returns {node: pid}.
+
+    Updates state["k8s_agents"]; the caller saves the state.
+    """
     pids = state.setdefault("k8s_agents", {})
     lab_dir = os.path.join(STATE_ROOT, lab_id)
     for node in state["nodes"]:
@@ -61,9 +76,15 @@ def start_agents(lab_id, state, nodes=None):
 
 
 def stop_agents(lab_id, state, nodes=None, sig=signal.SIGTERM, timeout=20.0):
-    """Stop the agents (SIGTERM: they stop their pods' processes first; SIGKILL after timeout)."""
+    """Stop the agents (SIGTERM: they stop their pods' processes first; SIGKILL after timeout).
+
+    Also finds agents by command line, so it works with state=None after a crash. Returns the nodes.
+    """
+    state = state if state is not None else {}
     pids = state.get("k8s_agents") or {}
-    targets = {n: p for n, p in pids.items() if (nodes is None or n in nodes) and _alive(p) and _is_agent(p, lab_id)}
+    found = dict(pids)
+    found.update(_find_agents(lab_id))
+    targets = {n: p for n, p in found.items() if (nodes is None or n in nodes) and _alive(p) and _is_agent(p, lab_id)}
     for pid in targets.values():
         try:
             os.kill(pid, sig)
