@@ -64,6 +64,7 @@ class Agent(object):
         self.node = ctx.node_name
         self.workers = {}
         self.sent = {}
+        self.broken = set()
         self.lock = threading.Lock()
         self.stopping = threading.Event()
         self.proxy = ServiceProxy(ctx.node_ip)
@@ -216,7 +217,9 @@ class Agent(object):
             self.workers.pop(worker.uid, None)
             self.sent.pop(worker.uid, None)
         self.ctx.release_ip(worker.pod_ip)
-        if self.stopping.is_set():
+        if not ok:
+            self.broken.add(worker.uid)  # reported with reason AgentError; not retried in a loop
+        if self.stopping.is_set() or worker.delete_requested is None:
             return
         try:
             self.kube.request("DELETE", self.pod_path(worker.pod),
@@ -243,7 +246,7 @@ class Agent(object):
                 else:
                     self.finished_unknown(pod)
                 continue
-            if worker or pod.get("status", {}).get("phase") in ("Succeeded", "Failed"):
+            if worker or uid in self.broken or pod.get("status", {}).get("phase") in ("Succeeded", "Failed"):
                 continue
             ip = self.ctx.allocate_ip(pod.get("status", {}).get("podIP"))
             if ip is None:
