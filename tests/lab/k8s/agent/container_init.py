@@ -52,11 +52,29 @@ def ensure_point(path, is_dir):
 
 
 def inside(root, path):
-    """root joined with an absolute container path, refusing symlinks that leave root."""
-    full = os.path.realpath(os.path.join(root, path.lstrip("/")))
-    if full != root and not full.startswith(root + "/"):
-        raise StartError("mount point %s escapes the container root" % path)
-    return full
+    """root joined with an absolute container path, symlinks resolved as the container sees them
+    (an absolute link target is relative to root; '..' never climbs above root)."""
+    parts = [p for p in path.split("/") if p and p != "."]
+    done = []
+    hops = 0
+    while parts:
+        part = parts.pop(0)
+        if part == "..":
+            if done:
+                done.pop()
+            continue
+        full = os.path.join(root, *(done + [part]))
+        if os.path.islink(full):
+            hops += 1
+            if hops > 40:
+                raise StartError("too many symlinks in %s" % path)
+            target = os.readlink(full)
+            if target.startswith("/"):
+                done = []
+            parts = [p for p in target.split("/") if p and p != "."] + parts
+            continue
+        done.append(part)
+    return os.path.join(root, *done) if done else root
 
 
 def setup_dev(root):
