@@ -10,8 +10,6 @@ import tempfile
 import threading
 import urllib.parse
 
-import yaml
-
 
 class ApiError(Exception):
     def __init__(self, status, message, body=None):
@@ -23,7 +21,12 @@ class ApiError(Exception):
 class Kube(object):
     def __init__(self, kubeconfig):
         with open(kubeconfig) as fh:
-            cfg = yaml.safe_load(fh)
+            text = fh.read()
+        try:
+            cfg = json.loads(text)  # the lab writes JSON kubeconfigs: no third-party module needed
+        except ValueError:
+            import yaml  # pylint: disable=import-outside-toplevel
+            cfg = yaml.safe_load(text)
         ctx_name = cfg.get("current-context")
         ctx = next(c["context"] for c in cfg["contexts"] if c["name"] == ctx_name) if ctx_name \
             else cfg["contexts"][0]["context"]
