@@ -15,7 +15,7 @@ import urllib.request
 from conftest import atlas, lab_state, save_state
 
 NS = "agent-test"
-IMAGE = "registry.example/lab/lab-pyhttp:2"
+IMAGE = "registry.example/lab/lab-pyhttp:3"
 
 
 def http_json(url, timeout=5):
@@ -191,6 +191,64 @@ spec:
     assert c["lastState"]["terminated"]["reason"] == "Error"
     out = atlas("logs", "%s/crasher" % NS).stdout
     assert "about to fail" in out
+
+
+def test_init_container_then_startup_and_liveness_probes(cluster):
+    ensure_ns(cluster)
+    cluster.apply("""
+apiVersion: v1
+kind: Pod
+metadata: {name: lively, namespace: %(ns)s}
+spec:
+  terminationGracePeriodSeconds: 1
+  volumes: [{name: shared, emptyDir: {}}]
+  initContainers:
+    - name: prepare
+      image: %(image)s
+      command: [/bin/sh, -c, "echo prepared-by-init > /shared/marker"]
+      volumeMounts: [{name: shared, mountPath: /shared}]
+  containers:
+    - name: web
+      image: %(image)s
+      volumeMounts: [{name: shared, mountPath: /shared}]
+      startupProbe: {tcpSocket: {port: 8080}, periodSeconds: 1, failureThreshold: 10}
+      livenessProbe: {httpGet: {path: /healthz, port: 8080}, periodSeconds: 1, failureThreshold: 2}
+""" % {"ns": NS, "image": IMAGE})
+
+    def pod():
+        return cluster.get("pod", "-n", NS, "lively")
+
+    cluster.wait("lively running", lambda: (pod()["status"].get("containerStatuses") or [{}])[0].get("started"),
+                 timeout=60)
+    st = pod()["status"]
+    assert st["initContainerStatuses"][0]["state"]["terminated"]["exitCode"] == 0
+    ip = st["podIP"]
+    assert http_json("http://%s:8080/file?path=/shared/marker" % ip)["content"] == "prepared-by-init\n"
+    http_json("http://%s:8080/make-unhealthy" % ip)
+    c = cluster.wait("a liveness restart", lambda: [
+        s for s in pod()["status"]["containerStatuses"] if s["restartCount"] >= 1], timeout=30)[0]
+    # python as PID 1 ignores SIGTERM: killed after the 1 s grace period
+    assert c["lastState"]["terminated"]["exitCode"] == 137
+    killing = [e for e in cluster.events(NS, "lively") if e["reason"] == "Killing"]
+    assert killing and "failed liveness probe" in killing[0]["message"]
+    # the new container starts from a fresh root filesystem: healthy again
+    cluster.wait("lively ready again", lambda: pod()["status"]["containerStatuses"][0]["ready"], timeout=30)
+
+
+def test_missing_image_is_reported_with_its_directory(cluster):
+    ensure_ns(cluster)
+    cluster.apply("""
+apiVersion: v1
+kind: Pod
+metadata: {name: noimage, namespace: %s}
+spec:
+  containers: [{name: main, image: "registry.example/ascend/not-built:9.9"}]
+""" % NS)
+    waiting = cluster.wait("image pull failure", lambda: [
+        s["state"]["waiting"] for s in cluster.get("pod", "-n", NS, "noimage")["status"].get("containerStatuses") or []
+        if s["state"].get("waiting", {}).get("reason") in ("ErrImagePull", "ImagePullBackOff")], timeout=30)[0]
+    assert "/var/cache/ascend-lab/images/not-built/9.9" in waiting["message"]
+    assert cluster.get("pod", "-n", NS, "noimage")["status"]["phase"] == "Pending"
 
 
 def test_secret_mode_fsgroup_and_read_only_mounts(cluster):

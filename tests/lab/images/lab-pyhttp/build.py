@@ -3,12 +3,13 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Builds the lab test image ``lab-pyhttp:<VERSION>`` (the node agent's own tests use it).
 
-Image directory (lab image convention, K8S_CONTRACT / tests/lab/k8s/README.md):
+Image directory (lab image convention, tests/lab/k8s/AGENT.md):
 ``/var/cache/ascend-lab/images/lab-pyhttp/<VERSION>/`` with ``rootfs/`` laid over the lab's Debian base
 (which has python3) and ``image.json``. The server (``/srv/labhttp.py``) answers on $PORT (default 8080):
-``/healthz`` (200, or 500 while /tmp/unhealthy exists), ``/env`` (the environment as JSON), ``/id`` (uid,
-gid, groups, hostname, client address), ``/resolve?name=N``, ``/fetch?url=U`` (a request made from inside
-the pod), ``/stat?path=P`` (mode, owner and whether P is writable). Prints the image directory.
+``/healthz`` (200, or 500 once ``/make-unhealthy`` created /tmp/unhealthy), ``/file?path=P`` (its text),
+``/env`` (the environment as JSON), ``/id`` (uid, gid, groups, hostname, client address),
+``/resolve?name=N``, ``/fetch?url=U`` (a request made from inside the pod), ``/stat?path=P`` (mode, owner
+and whether P is writable). Prints the image directory.
 Cached: a second run with the same version stamp returns at once.
 """
 import json
@@ -17,7 +18,7 @@ import shutil
 import sys
 import tempfile
 
-VERSION = "2"
+VERSION = "3"
 CACHE = os.environ.get("ATLAS_LAB_CACHE", "/var/cache/ascend-lab")
 DEST = os.path.join(CACHE, "images", "lab-pyhttp", VERSION)
 
@@ -40,6 +41,15 @@ class H(http.server.BaseHTTPRequestHandler):
         if url.path == "/healthz":
             bad = os.path.exists("/tmp/unhealthy")
             return self.reply(500 if bad else 200, {"ok": not bad})
+        if url.path == "/make-unhealthy":
+            open("/tmp/unhealthy", "w").close()
+            return self.reply(200, {"ok": True})
+        if url.path == "/file":
+            try:
+                with open(q.get("path", "")) as fh:
+                    return self.reply(200, {"content": fh.read()})
+            except OSError as exc:
+                return self.reply(404, {"error": str(exc)})
         if url.path == "/env":
             return self.reply(200, dict(os.environ))
         if url.path == "/id":
