@@ -595,8 +595,9 @@ class PodWorker(threading.Thread):
         os.makedirs(logdir, exist_ok=True)
         logf = open(os.path.join(logdir, "%d.log" % (c.run_no - 1)), "ab")
         c.proc = subprocess.Popen(
-            ["nsenter", "--net=/run/netns/" + self.netns, "--mount=" + self.ctx.node_mnt_ns, "--", "unshare", "--mount", "--uts", "--ipc", "--pid",
-             "--fork", "--kill-child", "--propagation", "private", sys.executable, INIT, cfg_path],
+            ["nsenter", "--net=/run/netns/" + self.netns, "--mount=" + self.ctx.node_mnt_ns, "--",
+             "unshare", "--mount", "--uts", "--ipc", "--pid", "--fork", "--kill-child", "--propagation", "private",
+             sys.executable, INIT, cfg_path],
             stdin=subprocess.DEVNULL, stdout=logf, stderr=logf, start_new_session=True, close_fds=True)
         logf.close()
         c.pid1 = None
