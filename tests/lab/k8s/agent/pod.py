@@ -178,7 +178,6 @@ class PodWorker(threading.Thread):
         self.pod_reason = None
         self.delete_requested = None  # grace seconds once deletion starts
         self.terminated = False
-        self.stop_now = False
         self.net_ready = False
         self.volumes = {}
         self.mem_mounts = []
@@ -219,7 +218,6 @@ class PodWorker(threading.Thread):
             conds = []
             for ctype, value in (("Initialized", self.initialized), ("Ready", ready), ("ContainersReady", ready),
                                  ("PodScheduled", True)):
-                key = (ctype, value)
                 if self.conditions_time.get(ctype, (None,))[0] != value:
                     self.conditions_time[ctype] = (value, now_iso())
                 cond = {"type": ctype, "status": "True" if value else "False",
@@ -232,7 +230,6 @@ class PodWorker(threading.Thread):
                     cond["reason"] = "ContainersNotInitialized"
                     cond["message"] = "containers with incomplete status: [%s]" % " ".join(
                         c.name for c in self.inits if not c.done)
-                del key
                 conds.append(cond)
             st = {"phase": self.phase, "hostIP": self.ctx.node_ip, "startTime": self.start_time,
                   "conditions": conds, "qosClass": qos_class(self.spec),
@@ -950,7 +947,6 @@ class PodWorker(threading.Thread):
         for mnt in self.mem_mounts:
             run(["nsenter", "--mount=" + self.ctx.node_mnt_ns, "--", "umount", "-l", mnt], check=False)
         self.mem_mounts = []
-        run(["ip", "netns", "pids", self.netns], check=False)
         # processes that escaped the container's PID 1 (none normally: PID 1's death ends the namespace)
         pids = run(["ip", "netns", "pids", self.netns], check=False).stdout.split()
         for pid in pids:
