@@ -269,6 +269,8 @@ spec:
       secret: {secretName: creds, defaultMode: 0400, items: [{key: password, path: pw/password}]}
     - name: scratch
       emptyDir: {medium: Memory, sizeLimit: 4Mi}
+    - name: node-profile
+      hostPath: {path: /etc/atlas-lab, type: Directory}
   containers:
     - name: main
       image: %(image)s
@@ -279,6 +281,7 @@ spec:
       volumeMounts:
         - {name: creds, mountPath: /mnt/creds}
         - {name: scratch, mountPath: /scratch}
+        - {name: node-profile, mountPath: /node, readOnly: true}
       readinessProbe:
         tcpSocket: {port: 8080}
         periodSeconds: 1
@@ -295,8 +298,45 @@ spec:
     assert not http_json("http://%s:8080/stat?path=/mnt/creds" % ip)["writable"]
     assert not http_json("http://%s:8080/stat?path=/srv" % ip)["writable"]  # read-only root
     assert http_json("http://%s:8080/stat?path=/scratch" % ip)["writable"]
+    mounts = http_json("http://%s:8080/file?path=/proc/mounts" % ip)["content"].splitlines()
+    scratch = [m for m in mounts if m.split()[1] == "/scratch"]
+    assert scratch and scratch[0].split()[2] == "tmpfs" and "size=4096k" in scratch[0]
+    # hostPath: the node's own file (the lab profile of the node the pod runs on), read-only
+    node = cluster.get("pod", "-n", NS, "secured")["spec"]["nodeName"]
+    assert json.loads(http_json("http://%s:8080/file?path=/node/profile.json" % ip)["content"])["node"] == node
+    assert not http_json("http://%s:8080/stat?path=/node/profile.json" % ip)["writable"]
     status = http_json("http://%s:8080/env" % ip)
     assert "s3cret" not in json.dumps(status)
+
+
+def test_deletion_sends_sigterm_then_sigkill_after_the_grace_period(cluster):
+    ensure_ns(cluster)
+    manifest = """
+apiVersion: v1
+kind: Pod
+metadata: {name: %(name)s, namespace: %(ns)s}
+spec:
+  terminationGracePeriodSeconds: 60
+  containers:
+    - name: main
+      image: %(image)s
+      command: [/bin/sh, -c, '%(script)s']
+"""
+    # sh as PID 1 only gets SIGTERM when it traps it; the other one sleeps through it
+    cluster.apply(manifest % {"name": "graceful", "ns": NS, "image": IMAGE,
+                              "script": 'trap "exit 0" TERM; while :; do sleep 0.2; done'})
+    cluster.apply(manifest % {"name": "stubborn", "ns": NS, "image": IMAGE, "script": "while :; do sleep 0.2; done"})
+    for name in ("graceful", "stubborn"):
+        cluster.wait(name + " running", lambda n=name: cluster.get("pod", "-n", NS, n)["status"].get("phase")
+                     == "Running", timeout=60)
+    t0 = time.time()
+    cluster.kubectl("delete", "pod", "-n", NS, "graceful")  # waits until the agent finalised it
+    fast = time.time() - t0
+    t0 = time.time()
+    cluster.kubectl("delete", "pod", "-n", NS, "stubborn", "--grace-period=4")
+    slow = time.time() - t0
+    assert fast < 4, "a pod that exits on SIGTERM is gone at once (took %.1fs)" % fast
+    assert 4 <= slow < 15, "SIGKILL after the 4 s grace period, not the pod's 60 s (took %.1fs)" % slow
 
 
 def test_privileged_container_is_refused(cluster):
