@@ -283,7 +283,9 @@ spec:
         - {name: scratch, mountPath: /scratch}
         - {name: node-profile, mountPath: /node, readOnly: true}
       readinessProbe:
-        tcpSocket: {port: 8080}
+        # an exec probe runs with the container's ids and (no) capabilities
+        exec:
+          command: [/bin/sh, -c, 'test "$(id -u):$(id -g)" = 1000:1000 && grep -q "^CapBnd:.0*$" /proc/self/status']
         periodSeconds: 1
 """ % {"ns": NS, "image": IMAGE})
     cluster.wait("pod secured Ready", lambda: any(

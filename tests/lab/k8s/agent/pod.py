@@ -704,8 +704,13 @@ class PodWorker(threading.Thread):
                 if not pid:
                     return False, "container not running"
                 sec = self.security(c.spec)
-                cmd = ["nsenter", "-t", str(pid), "-m", "-u", "-i", "-n", "-p", "-r", "-w",
-                       "-S", str(sec["uid"]), "-G", str(sec["gid"]), "--"] + s["exec"]["command"]
+                # the container's credentials and capabilities (setpriv of the Debian base, the lowest layer)
+                caps = ",".join(["-all"] + ["+" + cap.lower() for cap in sec["capabilities"]])
+                groups = ["--groups", ",".join(str(g) for g in sec["groups"])] if sec["groups"] else ["--clear-groups"]
+                cmd = (["nsenter", "-t", str(pid), "-m", "-u", "-i", "-n", "-p", "-r", "-w", "--",
+                        "/usr/bin/setpriv", "--reuid", str(sec["uid"]), "--regid", str(sec["gid"])] + groups
+                       + ["--bounding-set", caps, "--inh-caps", "-all"]
+                       + (["--no-new-privs"] if sec["no_new_privs"] else []) + ["--"] + s["exec"]["command"])
                 env = c.env
                 try:
                     proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env,
