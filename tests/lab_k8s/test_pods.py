@@ -309,6 +309,10 @@ spec:
     assert not http_json("http://%s:8080/stat?path=/node/profile.json" % ip)["writable"]
     status = http_json("http://%s:8080/env" % ip)
     assert "s3cret" not in json.dumps(status)
+    # a changed Secret reaches the mounted volume (kubelet's periodic volume sync)
+    cluster.kubectl("patch", "secret", "-n", NS, "creds", "-p", '{"stringData": {"password": "rotated"}}')
+    cluster.wait("the rotated password in the pod", lambda: (_try(
+        "http://%s:8080/file?path=/mnt/creds/pw/password" % ip) or {}).get("content") == "rotated", timeout=40)
 
 
 def test_deletion_sends_sigterm_then_sigkill_after_the_grace_period(cluster):

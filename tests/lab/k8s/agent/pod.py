@@ -29,6 +29,7 @@ DEFAULT_CAPS = ["CHOWN", "DAC_OVERRIDE", "FSETID", "FOWNER", "MKNOD", "NET_RAW",
                 "SETPCAP", "NET_BIND_SERVICE", "SYS_CHROOT", "KILL", "AUDIT_WRITE"]
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 BACKOFF_START, BACKOFF_MAX = 10.0, 300.0
+VOLUME_REFRESH = 10.0  # seconds between ConfigMap/Secret volume refreshes (kubelet: about a minute)
 GATEWAY = "169.254.1.1"  # the pod's default gateway: the node side of its veth (as Calico does)
 
 
@@ -293,17 +294,26 @@ class PodWorker(threading.Thread):
             if fsg is not None:
                 mode |= 0o440  # kubelet's SetVolumeOwnership for read-only volumes
             self.write_file(os.path.join(vdir, rel), data[key], mode, 0, fsg if fsg is not None else 0)
+        keep = {os.path.join(vdir, rel) for _key, rel, _mode in wanted}
+        for dirpath, _dirs, files in os.walk(vdir):
+            for f in files:
+                if os.path.join(dirpath, f) not in keep:  # a key removed since (a refresh)
+                    os.unlink(os.path.join(dirpath, f))
         if fsg is not None:
             for dirpath, _dirs, _files in os.walk(vdir):
                 os.chown(dirpath, 0, fsg)
                 os.chmod(dirpath, 0o2755)
 
-    def setup_volumes(self):
+    def setup_volumes(self, refresh=False):
+        """Prepare the pod's volumes; refresh=True rewrites ConfigMap/Secret volumes from the API like
+        kubelet's periodic sync (files are replaced by rename: subPath mounts keep the old content)."""
         ns = self.meta["namespace"]
         for vol in self.spec.get("volumes", []):
             name = vol["name"]
             vdir = os.path.join(self.dir, "volumes", name)
-            if name in self.volumes:
+            if refresh and ("configMap" in vol or "secret" in vol) and name in self.volumes:
+                pass
+            elif name in self.volumes:
                 continue
             if "configMap" in vol or "secret" in vol:
                 kind = "configMap" if "configMap" in vol else "secret"
@@ -825,6 +835,7 @@ class PodWorker(threading.Thread):
         os.makedirs(self.dir, exist_ok=True)
         os.chmod(self.dir, 0o711)
         setup_done = False
+        refreshed = time.time()
         while True:
             with self.lock:
                 deleting = self.delete_requested is not None
@@ -846,6 +857,12 @@ class PodWorker(threading.Thread):
                     self.on_status(self)
                     self.sleep(3)
                     continue
+            if time.time() - refreshed > VOLUME_REFRESH:
+                refreshed = time.time()
+                try:
+                    self.setup_volumes(refresh=True)
+                except ConfigError as exc:  # the object is gone: the files stay as they were
+                    self.event(None, "Warning", "FailedMount", str(exc), 60)
             with self.lock:
                 self.step()
             self.on_status(self)
