@@ -34,6 +34,7 @@ KUBE_VERSION = "v1.20.2"
 LEASE_SECONDS = 40
 RENEW_SECONDS = 10
 STATUS_SECONDS = 30
+WATCH_SECONDS = 5  # also bounds how long SIGTERM waits for the pod watch
 
 
 def log(msg):
@@ -230,8 +231,29 @@ class Agent(object):
             if getattr(exc, "status", None) not in (404, 409):
                 log("delete of %s: %s" % (worker.tag, exc))
 
-    def sync_pods(self):
-        pods = self.kube.get("/api/v1/pods", fieldSelector="spec.nodeName=" + self.node).get("items", [])
+    def pods_loop(self):
+        """List the node's pods, then follow a watch; a new list every WATCH_SECONDS (resync)."""
+        selector = "spec.nodeName=" + self.node
+        while not self.stopping.is_set():
+            try:
+                doc = self.kube.get("/api/v1/pods", fieldSelector=selector)
+                pods = {p["metadata"]["uid"]: p for p in doc.get("items", [])}
+                self.sync_pods(list(pods.values()))
+                for event in self.kube.watch("/api/v1/pods", fieldSelector=selector, timeoutSeconds=WATCH_SECONDS,
+                                             resourceVersion=doc["metadata"]["resourceVersion"]):
+                    if event.get("type") == "ERROR" or self.stopping.is_set():
+                        break
+                    obj = event["object"]
+                    if event["type"] == "DELETED":
+                        pods.pop(obj["metadata"]["uid"], None)
+                    else:
+                        pods[obj["metadata"]["uid"]] = obj
+                    self.sync_pods(list(pods.values()))
+            except (ApiError, OSError, ValueError) as exc:
+                log("pod sync: %s" % exc)
+                self.stopping.wait(1)
+
+    def sync_pods(self, pods):
         seen = set()
         for pod in pods:
             meta = pod["metadata"]
@@ -282,12 +304,7 @@ class Agent(object):
                 self.stopping.wait(2)
         threading.Thread(target=self.heartbeat_loop, daemon=True, name="heartbeat").start()
         threading.Thread(target=self.services_loop, daemon=True, name="services").start()
-        while not self.stopping.is_set():
-            try:
-                self.sync_pods()
-            except (ApiError, OSError) as exc:
-                log("pod sync: %s" % exc)
-            self.stopping.wait(1)
+        self.pods_loop()
         self.shutdown()
 
     def shutdown(self):
@@ -313,6 +330,7 @@ def main(argv=None):
 
     def stop(signum, frame):  # pylint: disable=unused-argument
         agent.stopping.set()
+        agent.kube.stop_watch()
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     log("node %s (%s) starting, pod block .%d-.%d, API %s:%s"

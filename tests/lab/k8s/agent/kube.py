@@ -5,6 +5,7 @@ import base64
 import http.client
 import json
 import os
+import socket
 import ssl
 import tempfile
 import threading
@@ -101,6 +102,36 @@ class Kube(object):
         if resp.status >= 300:
             raise ApiError(resp.status, doc.get("message", resp.reason), doc)
         return doc
+
+    def watch(self, path, **params):
+        """Yield the events of a watch (ends when the server closes it after timeoutSeconds)."""
+        params["watch"] = "1"
+        conn = self._conn(fresh=True, timeout=int(params.get("timeoutSeconds", 30)) + 15)
+        self.watching = conn
+        try:
+            conn.request("GET", path + "?" + urllib.parse.urlencode(params), headers=self._headers(None))
+            resp = conn.getresponse()
+            if resp.status >= 300:
+                raw = resp.read()
+                raise ApiError(resp.status, raw.decode(errors="replace")[:300])
+            while True:
+                line = resp.readline()
+                if not line:
+                    return
+                if line.strip():
+                    yield json.loads(line)
+        finally:
+            self.watching = None
+            conn.close()
+
+    def stop_watch(self):
+        """Ends a running watch at once (called from a signal handler)."""
+        conn = getattr(self, "watching", None)
+        if conn is not None and conn.sock is not None:
+            try:
+                conn.sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
 
     def get(self, path, **params):
         return self.request("GET", path, params=params or None)
