@@ -79,6 +79,7 @@ def test_nodes_are_registered_with_npus_and_lease(cluster):
         assert labels["accelerator"] == "huawei-Ascend910"
         assert labels["accelerator-type"] == "module-910b-8"
         assert node["status"]["allocatable"]["huawei.com/Ascend910"] == "8"
+        assert node["status"]["allocatable"]["cpu"] == "192"  # MindIE's Server asks for 16
         addrs = {a["type"]: a["address"] for a in node["status"]["addresses"]}
         assert addrs["InternalIP"] == cluster.nodes[name]["mgmt_ip"]
     lease = cluster.get("lease", "-n", "kube-node-lease", "prefill-1")

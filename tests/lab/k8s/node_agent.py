@@ -34,6 +34,10 @@ KUBE_VERSION = "v1.20.2"
 LEASE_SECONDS = 40
 RENEW_SECONDS = 10
 STATUS_SECONDS = 30
+# cpu/memory an Atlas node shows (4 x Kunpeng 920 with 48 cores, 1 TiB; the reference has no sheet of
+# the hosts' CPU/memory, so these are assumptions). The lab host's own 2 CPUs would leave MindIE's
+# Server requests (16 CPUs, 64 GiB) unschedulable; nothing enforces them here (no cgroups).
+ATLAS_CPU, ATLAS_MEMORY = "192", "1Ti"
 WATCH_SECONDS = 5  # also bounds how long SIGTERM waits for the pod watch
 
 
@@ -87,7 +91,9 @@ class Agent(object):
 
     def capacity(self):
         # pods: the size of the node's pod IP block, so the scheduler never places more than fit
-        cap = {"cpu": str(os.cpu_count() or 1), "memory": "%dKi" % host_memory_kib(),
+        atlas = bool(self.ctx.generation())
+        cap = {"cpu": ATLAS_CPU if atlas else str(os.cpu_count() or 1),
+               "memory": ATLAS_MEMORY if atlas else "%dKi" % host_memory_kib(),
                "pods": str(self.ctx.block[1] - self.ctx.block[0] + 1),
                "ephemeral-storage": "100Gi"}
         if self.ctx.device_count:
