@@ -28,7 +28,7 @@ def test_image_reference_maps_to_last_path_component_and_tag(tmp_path):
     assert err is None and path == str(tmp_path / "mindie" / "2.1-a2")
     path, err = pod.image_dir(str(tmp_path), "mindie")
     assert path.endswith("/mindie/latest") and str(path) in err
-    _, err = pod.image_dir(str(tmp_path), "mindie@sha256:" + "0" * 64)
+    err = pod.image_dir(str(tmp_path), "mindie@sha256:" + "0" * 64)[1]
     assert "digest" in err
 
 

@@ -430,7 +430,7 @@ class PodWorker(threading.Thread):
 
     def resource_value(self, cspec, ref):
         res = ref["resource"]
-        kind, _, what = res.partition(".")
+        kind, what = res.split(".", 1) if "." in res else (res, "")
         val = (cspec.get("resources", {}).get(kind, {}) or {}).get(what)
         if val is None:
             return "0"
@@ -959,7 +959,7 @@ class PodWorker(threading.Thread):
                 pass
             with self.lock:
                 if c.proc is not None:
-                    term, _ = self.exited(c)
+                    term = self.exited(c)[0]
                     c.state = {"terminated": term}
         with self.lock:
             self.terminated = True

@@ -45,7 +45,7 @@ class Listener(threading.Thread):
     def run(self):
         while not self.closed:
             try:
-                conn, _ = self.sock.accept()
+                conn = self.sock.accept()[0]
             except OSError:
                 break
             threading.Thread(target=self.forward, args=(conn,), daemon=True).start()
@@ -112,7 +112,7 @@ class ServiceProxy(object):
                     desired[(cip, int(p["port"]))] = (targets, label)
                 if spec.get("type") in ("NodePort", "LoadBalancer") and p.get("nodePort"):
                     desired[(self.node_ip, int(p["nodePort"]))] = (targets, label)
-        ips = {ip for ip, _ in desired if ip != self.node_ip}
+        ips = {key[0] for key in desired if key[0] != self.node_ip}
         for ip in ips - self.loopback:
             subprocess.run(["ip", "addr", "add", ip + "/32", "dev", "lo"], stderr=subprocess.DEVNULL, check=False)
             self.loopback.add(ip)
