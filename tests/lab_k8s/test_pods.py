@@ -86,6 +86,22 @@ def test_nodes_are_registered_with_npus_and_lease(cluster):
     assert lease["spec"]["holderIdentity"] == "prefill-1"
 
 
+def test_node_follows_a_hardware_profile_change(cluster):
+    def node():
+        n = cluster.get("node", "decode-1")
+        return n["metadata"]["labels"], n["status"]["allocatable"]
+    atlas("fault", "profile", "decode-1", "non-atlas")
+    try:
+        labels, alloc = cluster.wait("decode-1 without NPUs", lambda: (
+            lambda n: n if "huawei.com/Ascend910" not in n[1] else None)(node()), timeout=30)
+        assert "accelerator" not in labels and "accelerator-type" not in labels
+    finally:
+        atlas("fault", "clear")
+    labels, alloc = cluster.wait("decode-1 with 8 NPUs again", lambda: (
+        lambda n: n if n[1].get("huawei.com/Ascend910") == "8" else None)(node()), timeout=30)
+    assert labels["accelerator"] == "huawei-Ascend910"
+
+
 def test_deployment_pods_run_with_own_ips_and_downward_env(cluster):
     ensure_ns(cluster)
     cluster.apply(deployment("web"))

@@ -82,6 +82,8 @@ class Agent(object):
         arch = {"x86_64": "amd64", "aarch64": "arm64"}.get(platform.machine(), platform.machine())
         labels = {"kubernetes.io/hostname": self.node, "kubernetes.io/os": "linux", "kubernetes.io/arch": arch,
                   "beta.kubernetes.io/os": "linux", "beta.kubernetes.io/arch": arch}
+        for key in ("accelerator", "accelerator-type", "host-arch"):
+            labels[key] = None  # removed by the merge patch unless the profile has NPUs
         if gen and self.ctx.device_count:
             labels["accelerator"] = "huawei-Ascend910"
             labels["accelerator-type"] = "module-a3-16" if gen == "a3" else "module-910b-8"
@@ -95,8 +97,8 @@ class Agent(object):
                "memory": ATLAS_MEMORY if atlas else "%dKi" % host_memory_kib(),
                "pods": str(self.ctx.block[1] - self.ctx.block[0] + 1),
                "ephemeral-storage": "100Gi"}
-        if self.ctx.device_count:
-            cap["huawei.com/Ascend910"] = str(self.ctx.device_count)
+        # None: the merge patch drops the resource when the node has no NPUs (any more)
+        cap["huawei.com/Ascend910"] = str(self.ctx.device_count) if self.ctx.device_count else None
         return cap
 
     def node_status(self):
@@ -123,7 +125,8 @@ class Agent(object):
 
     def register(self):
         self.transition = {}
-        body = {"apiVersion": "v1", "kind": "Node", "metadata": {"name": self.node, "labels": self.labels()}}
+        labels = {k: v for k, v in self.labels().items() if v is not None}
+        body = {"apiVersion": "v1", "kind": "Node", "metadata": {"name": self.node, "labels": labels}}
         try:
             self.kube.request("POST", "/api/v1/nodes", body)
             log("registered node %s" % self.node)
@@ -154,6 +157,11 @@ class Agent(object):
         while not self.stopping.is_set():
             try:
                 self.renew_lease()
+                if self.ctx.reload_profile():  # 'atlas_lab.py fault profile' changed the node's hardware
+                    log("profile of %s is now %s (%d devices)"
+                        % (self.node, self.ctx.node["profile"], self.ctx.device_count))
+                    self.kube.patch_merge("/api/v1/nodes/" + self.node, {"metadata": {"labels": self.labels()}})
+                    last_status = 0.0
                 if time.time() - last_status > STATUS_SECONDS:
                     self.kube.patch_merge("/api/v1/nodes/%s/status" % self.node, {"status": self.node_status()})
                     last_status = time.time()

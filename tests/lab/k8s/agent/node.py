@@ -74,6 +74,20 @@ class NodeContext(object):
         except (ImportError, KeyError):
             return 0
 
+    def reload_profile(self):
+        """Follow a profile change of the node in state.json; True when it changed."""
+        try:
+            with open(os.path.join(self.lab_dir, "state.json")) as fh:
+                state = json.load(fh)
+        except (IOError, ValueError):
+            return False
+        node = next((n for n in state.get("nodes", []) if n["name"] == self.node_name), None)
+        if not node or node.get("profile") == self.node.get("profile"):
+            return False
+        self.node["profile"] = node["profile"]
+        self.device_count = self.profile_devices()
+        return True
+
     def generation(self):
         try:
             import profiles  # pylint: disable=import-outside-toplevel
