@@ -92,13 +92,13 @@ def test_node_follows_a_hardware_profile_change(cluster):
         return n["metadata"]["labels"], n["status"]["allocatable"]
     atlas("fault", "profile", "decode-1", "non-atlas")
     try:
-        labels, alloc = cluster.wait("decode-1 without NPUs", lambda: (
-            lambda n: n if "huawei.com/Ascend910" not in n[1] else None)(node()), timeout=30)
+        labels = cluster.wait("decode-1 without NPUs", lambda: [
+            n[0] for n in [node()] if "huawei.com/Ascend910" not in n[1]], timeout=30)[0]
         assert "accelerator" not in labels and "accelerator-type" not in labels
     finally:
         atlas("fault", "clear")
-    labels, alloc = cluster.wait("decode-1 with 8 NPUs again", lambda: (
-        lambda n: n if n[1].get("huawei.com/Ascend910") == "8" else None)(node()), timeout=30)
+    labels = cluster.wait("decode-1 with 8 NPUs again", lambda: [
+        n[0] for n in [node()] if n[1].get("huawei.com/Ascend910") == "8"], timeout=30)[0]
     assert labels["accelerator"] == "huawei-Ascend910"
 
 
