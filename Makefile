@@ -27,6 +27,8 @@ venv: $(BIN)/activate
 # System tools the lab and the tests use (root on Debian; a no-op when already present).
 deps:
 	@bash tests/scripts/install-system-deps.sh
+	@# the lab's Kubernetes control plane binaries (built once, ~5 min; cached under /var/cache/ascend-lab/k8s)
+	@$(PYTHON) tests/lab/k8s/build.py
 
 # The collection, as Ansible finds it: ansible_collections/ascend/mindie pointing at this checkout.
 collection:

@@ -55,6 +55,43 @@ class LabError(Exception):
     pass
 
 
+# --------------------------------------------------------------------------- Kubernetes (tests/lab/k8s)
+def k8s_modules():
+    """controlplane (ours) and agents (the node agents; a no-op until tests/lab/k8s/agents.py exists)."""
+    sys.path.insert(0, os.path.join(HERE, "k8s"))
+    import controlplane  # pylint: disable=import-outside-toplevel
+    try:
+        import agents  # pylint: disable=import-outside-toplevel
+    except ImportError:
+        agents = None
+    return controlplane, agents
+
+
+def k8s_up(lab, state, namespaces=None):
+    controlplane, agents = k8s_modules()
+    try:
+        state["k8s"] = controlplane.up(state, **({"namespaces": namespaces} if namespaces else {}))
+    except controlplane.ControlPlaneError as exc:
+        raise LabError(str(exc))
+    lab.save(state)
+    if agents is not None:
+        agents.start_agents(lab.id, state)
+        lab.save(state)
+    else:
+        log("no node agents (tests/lab/k8s/agents.py is not there): pods stay Pending")
+
+
+def k8s_down(lab, state):
+    # always: processes are found by their command line, so a crashed up is cleaned too
+    controlplane, agents = k8s_modules()
+    if agents is not None:
+        agents.stop_agents(lab.id, state)
+    try:
+        controlplane.down(lab.id)
+    except controlplane.ControlPlaneError as exc:
+        raise LabError(str(exc))
+
+
 def lock_file(path):
     """Exclusive flock on path (created 0600 with its directory); returns the fd to close."""
     os.makedirs(os.path.dirname(path), exist_ok=True)
@@ -761,6 +798,8 @@ def cmd_up(lab, args):
     state["up_seconds"] = {"base_and_packages": round(t_base - t0, 2), "nodes": round(time.time() - t_base, 2),
                            "base_built": built}
     lab.save(state)
+    if getattr(args, "k8s", False):
+        k8s_up(lab, state, args.k8s_namespace)
     log("lab %s up: %d nodes in %.1fs (base %s); inventory %s"
         % (lab.id, len(state["nodes"]), time.time() - t0, "built" if built else "cached", lab.inventory))
     print(lab.inventory)
@@ -801,6 +840,7 @@ def lab_netns(lab):
 def cmd_down(lab, args, quiet=False):
     """Remove everything the lab made; derived from names, so it also cleans up after a crash."""
     state = lab.load() or {}
+    k8s_down(lab, state)
     pids = set()
     for node in state.get("nodes", []):
         for key in ("init_pid", "unshare_pid"):
@@ -1133,6 +1173,42 @@ def cmd_fault(lab, args):
     return 0
 
 
+def cmd_logs(lab, args):
+    """Print a pod container's log as the node agent wrote it (nodes/<node>/pods/<ns>_<pod>_<uid>/logs/)."""
+    if "/" not in args.pod:
+        raise LabError("logs expects NAMESPACE/POD, got %r" % args.pod)
+    ns, pod = args.pod.split("/", 1)
+    pattern = os.path.join(lab.dir, "nodes", "*", "pods", "%s_%s_*" % (glob.escape(ns), glob.escape(pod)))
+    dirs = sorted(glob.glob(pattern), key=os.path.getmtime)
+    if not dirs:
+        raise LabError("no pod %s/%s runs on a node of lab %s" % (ns, pod, lab.id))
+    logs = os.path.join(dirs[-1], "logs")
+    names = sorted(os.listdir(logs)) if os.path.isdir(logs) else []
+    name = args.container or (names[0] if len(names) == 1 else None)
+    if name is None:
+        raise LabError("pod %s/%s has containers %s: choose one with -c"
+                       % (ns, pod, ", ".join(names) or "(none started)"))
+    if name not in names:
+        raise LabError("container %r of pod %s/%s has no log (containers: %s)" % (name, ns, pod, ", ".join(names)))
+    runs = sorted((int(f[:-4]) for f in os.listdir(os.path.join(logs, name)) if f.endswith(".log")))
+    if args.previous and len(runs) < 2:
+        raise LabError("container %r of pod %s/%s has no previous run" % (name, ns, pod))
+    with open(os.path.join(logs, name, "%d.log" % runs[-2 if args.previous else -1]), "rb") as fh:
+        sys.stdout.buffer.write(fh.read())
+    return 0
+
+
+def cmd_kubectl(lab, args):
+    admin = os.path.join(lab.dir, "k8s", "admin.kubeconfig")
+    if not os.path.exists(admin):
+        raise LabError("lab %s has no Kubernetes control plane (%s missing): bring it up with 'up ... --k8s'"
+                       % (lab.id, admin))
+    controlplane, _ = k8s_modules()
+    kubectl = os.path.join(controlplane.build.BIN, "kubectl")
+    os.execv(kubectl, [kubectl, "--kubeconfig", admin] + args.args)
+    return 1
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="atlas_lab.py", description=__doc__.split("\n\n", maxsplit=1)[0])
     parser.add_argument("--lab-id", default=os.environ.get("ATLAS_LAB_ID", "lab"),
@@ -1145,10 +1221,20 @@ def main(argv=None):
     up.add_argument("--single", type=int, default=0)
     up.add_argument("--profile", default="a2-64g", help="profile of every node: %s" % ", ".join(sorted(profiles.PROFILES)))
     up.add_argument("--node-profile", action="append", metavar="NODE=PROFILE", help="per-node profile")
+    up.add_argument("--k8s", action="store_true",
+                    help="also run a Kubernetes control plane with the nodes as its Nodes (tests/lab/k8s)")
+    up.add_argument("--k8s-namespace", action="append", metavar="NS",
+                    help="namespace the deployer kubeconfig may deploy to (repeatable; default: mindie)")
     sub.add_parser("down", help="remove everything the lab made (safe to repeat)")
     sub.add_parser("status", help="show nodes, sshd and NPU ports")
     sub.add_parser("inventory", help="print the inventory path")
     sub.add_parser("profiles", help="list hardware profiles")
+    logs = sub.add_parser("logs", help="print a pod container's log (pods run by the node agents)")
+    logs.add_argument("pod", metavar="NAMESPACE/POD")
+    logs.add_argument("-c", "--container")
+    logs.add_argument("-p", "--previous", action="store_true", help="the log of the previous run")
+    kctl = sub.add_parser("kubectl", help="run the lab's kubectl with its admin kubeconfig (up --k8s)")
+    kctl.add_argument("args", nargs=argparse.REMAINDER)
     fault = sub.add_parser("fault", help="inject a fault: " + ", ".join(FAULTS),
                            epilog="\n".join("%s %s: %s" % (k, " ".join(v[0]), v[1]) for k, v in FAULTS.items()),
                            formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -1168,6 +1254,8 @@ def main(argv=None):
         return 1
     try:
         lab = Lab(args.lab_id)
+        if args.command == "kubectl":
+            return cmd_kubectl(lab, args)
         lock = lab.lock()
         try:
             if args.command == "up":
@@ -1180,6 +1268,8 @@ def main(argv=None):
                 return cmd_status(lab, args)
             if args.command == "inventory":
                 return cmd_inventory(lab, args)
+            if args.command == "logs":
+                return cmd_logs(lab, args)
             return cmd_fault(lab, args)
         finally:
             os.close(lock)

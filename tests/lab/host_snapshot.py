@@ -40,6 +40,9 @@ def lab_process(pid):
         return None
     if net != os.readlink("/proc/self/ns/net") or "atlas-lab-init" in cmd or cmd.startswith(("unshare", "sshd")):
         return cmd
+    # the lab's Kubernetes control plane (host netns; every one names its state dir)
+    if re.search(r"/var/lib/ascend-lab/[^/ ]+/k8s/", cmd):
+        return cmd
     return None
 
 
@@ -63,7 +66,12 @@ def snapshot():
                 except OSError:
                     continue
                 procs[pid] = "[netns %s] %s" % (ns or "-", cmd.split("\n")[0][:200])
+    # TCP listeners on lab addresses (198.18.0.0/15): the control plane's ports
+    ss = subprocess.run(["ss", "-Hltn"], stdout=subprocess.PIPE, universal_newlines=True, check=False).stdout
+    listening = sorted(set(line.split()[3] for line in ss.splitlines()
+                           if len(line.split()) > 3 and line.split()[3].startswith(("198.18.", "198.19."))))
     return {
+        "listening": listening,
         "netns": sorted(line.split()[0] for line in out.splitlines() if line.strip()),
         "links": sorted(os.listdir("/sys/class/net")),
         "mounts": mounts,
@@ -76,6 +84,19 @@ def _lab_item(name, prefixes):
     return bool(prefixes) and base.startswith(prefixes)
 
 
+def _other_lab_address(addr):
+    """True when addr is the host address of another lab that is up (its control plane)."""
+    host = addr.rsplit(":", 1)[0]
+    for path in glob.glob("/var/lib/ascend-lab/*/state.json"):
+        try:
+            with open(path) as fh:
+                if "198.18.%d.1" % json.load(fh)["net_index"] == host:
+                    return True
+        except (IOError, ValueError, KeyError):
+            pass
+    return False
+
+
 def compare(before, after):
     others = tuple(other_lab_prefixes())
     problems = []
@@ -85,7 +106,13 @@ def compare(before, after):
         # Another lab going down meanwhile removes its own items; anything else missing is our damage.
         problems += ["missing %s: %s" % (key, n) for n in sorted(set(before[key]) - set(after[key]))
                      if not re.match(r"^al[0-9a-f]{5}", n.split()[0].rstrip("/").split("/")[-1])]
+    problems += ["new listening socket: %s" % a for a in sorted(set(after.get("listening", []))
+                                                               - set(before.get("listening", [])))
+                 if not _other_lab_address(a)]
+    other_dirs = tuple(os.path.dirname(p) + "/" for p in glob.glob("/var/lib/ascend-lab/*/state.json"))
     for pid, cmd in sorted(after["processes"].items()):
+        if other_dirs and any(d in cmd for d in other_dirs):
+            continue
         if pid not in before["processes"] and not _lab_item(cmd.split("]")[0].split()[-1], others):
             problems.append("new process %s: %s" % (pid, cmd))
     return problems

@@ -9,6 +9,10 @@ command -v ip >/dev/null || need+=(iproute2)
 command -v rsync >/dev/null || need+=(rsync)
 command -v unshare >/dev/null || need+=(util-linux)
 command -v nsenter >/dev/null || need+=(util-linux)
+# tests/lab/k8s/build.py: unpacks Debian's kubernetes source package and runs its make
+command -v dpkg-source >/dev/null || need+=(dpkg-dev)
+command -v make >/dev/null || need+=(make)
+[ -f /usr/share/keyrings/debian-archive-keyring.gpg ] || need+=(debian-archive-keyring)
 if [ ${#need[@]} -eq 0 ]; then
   exit 0
 fi
