@@ -44,6 +44,10 @@ TLS_FILES = {
     "passwd_file": "pass/key_pwd.txt",
 }
 
+# mindie_gen_cert.py (the pki role's in-pod step) writes them there with --format plaintext.
+GEN_CERT_OUT = {"--ca-out": TLS_FILES["ca_file"], "--cert-out": TLS_FILES["cert_file"],
+                "--key-out": TLS_FILES["key_file"], "--pass-out": TLS_FILES["passwd_file"]}
+
 ANY = object()  # a mapping whose keys are free (engine arguments passed on to vLLM)
 _TLS = dict((k, bool if k == "enable_tls" else str) for k in TLS_KEYS)
 _PARALLEL = {"dp_size": int, "tp_size": int, "pp_size": int, "enable_ep": bool, "dp_rpc_port": int}
@@ -221,6 +225,7 @@ def check_generation_options(generation, secret_format, tls_enabled, infer_tls):
 def build_user_config(params):
     """The user_config.json dict from our variables (keys as in the role's argument specs)."""
     tls = bool(params.get("tls_enabled"))
+    mount = params.get("tls_mount") or TLS_MOUNT
     npus = int(params["npus_per_instance"])
     parallel = {"dp_size": 1, "tp_size": npus, "pp_size": 1, "enable_ep": False,
                 "dp_rpc_port": int(params.get("dp_rpc_port", 9000))}
@@ -239,8 +244,8 @@ def build_user_config(params):
             "image_name": params.get("image", ""), "job_id": params.get("job_id", "mindie-motor"),
             "hardware_type": HARDWARE[hardware], "weight_mount_path": params.get("weight_mount_path", "/mnt/weight/"),
             "tls_config": {
-                "mgmt_tls_config": tls_section(tls),
-                "infer_tls_config": tls_section(tls and bool(params.get("infer_tls"))),
+                "mgmt_tls_config": tls_section(tls, mount),
+                "infer_tls_config": tls_section(tls and bool(params.get("infer_tls")), mount),
                 "etcd_tls_config": tls_section(False),
                 "grpc_tls_config": tls_section(False),
                 "observability_tls_config": tls_section(False),
