@@ -146,3 +146,66 @@ def is_ready(status, body):
         if isinstance(data, dict) and "ready" in data:
             return bool(data["ready"])
     return True
+
+
+def entrance_scheme(generation, tls_enabled, v3_infer_tls=False):
+    """http or https for the inference entrance: 2.x serves it with TLS when TLS is on; 3.x (mindie-motor
+    3.0.0b2) only with its inference TLS, which stays off (its Coordinator worker crashes with it)."""
+    if not tls_enabled:
+        return "http"
+    if int(generation) == 3:
+        return "https" if v3_infer_tls else "http"
+    return "https"
+
+
+def attempt(url, path, model, prompt, max_tokens, stream, ca_file, timeout, expect_trace, wait, delay=3.0,
+            readiness_url=None, sleep=time.sleep):
+    """Retry one request until it answers or `wait` seconds pass (a fresh deployment may still be
+    registering instances). Returns (result or None, problems, attempts, readiness (status, body))."""
+    deadline = time.monotonic() + max(float(wait), 0)
+    attempts, problems, result = 0, [], None
+    while True:
+        attempts += 1
+        try:
+            result = request(url, path, model, prompt, max_tokens, stream, ca_file, timeout)
+            problems = check(result, expect_trace)
+        except SmokeError as exc:
+            result, problems = None, [str(exc)]
+        if not problems or time.monotonic() + delay > deadline:
+            break
+        sleep(delay)
+    ready = readiness(readiness_url, ca_file) if (problems and readiness_url) else (None, "")
+    return result, problems, attempts, ready
+
+
+def pod_states(pods, events=()):
+    """One line per pod that is not Ready: phase, failing conditions, container states, last exit, and the
+    newest probe-failure event (a MindIE 3.x Coordinator's readiness body shows there)."""
+    unhealthy = {}
+    for ev in events:
+        obj = ev.get("involvedObject") or {}
+        if ev.get("reason") in ("Unhealthy", "BackOff", "Failed") and obj.get("name"):
+            unhealthy[obj["name"]] = ev.get("message", "")
+    lines = []
+    for pod in pods:
+        meta, st = pod.get("metadata", {}), pod.get("status", {}) or {}
+        conds = st.get("conditions") or []
+        if any(c.get("type") == "Ready" and c.get("status") == "True" for c in conds):
+            continue
+        why = ["%s=%s%s" % (c.get("type"), c.get("status"), (" " + c["reason"]) if c.get("reason") else "")
+               for c in conds if c.get("status") != "True"]
+        for cs in (st.get("initContainerStatuses") or []) + (st.get("containerStatuses") or []):
+            for state, detail in (cs.get("state") or {}).items():
+                if isinstance(detail, dict) and detail.get("reason"):
+                    why.append("%s %s %s%s" % (cs.get("name"), state, detail["reason"],
+                                               (": " + detail["message"][:200]) if detail.get("message") else ""))
+            last = (cs.get("lastState") or {}).get("terminated")
+            if last:
+                why.append("%s last exit %s" % (cs.get("name"), last.get("exitCode")))
+            if cs.get("restartCount"):
+                why.append("%s restarts %s" % (cs.get("name"), cs["restartCount"]))
+        if meta.get("name") in unhealthy:
+            why.append("probe: " + unhealthy[meta["name"]][:400])
+        lines.append("%s on %s (%s%s)" % (meta.get("name"), (pod.get("spec") or {}).get("nodeName") or "-",
+                                         st.get("phase", "Unknown"), (", " + ", ".join(why)) if why else ""))
+    return lines
