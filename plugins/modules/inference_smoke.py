@@ -17,7 +17,7 @@ description:
     to the first byte and the total time.
   - Retries for up to O(wait) seconds while the deployment is still registering its instances.
   - On failure, reads O(readiness_url) and puts its body into the message (MindIE 3.x answers its
-    readiness endpoint with HTTP 200 and C({"ready": false}) while not ready, so the body tells why).
+    readiness endpoint with HTTP 200 and a body with C(ready) false while not ready, so the body tells why).
   - The answer names the Prefill and Decode instances when the engine reports them (the lab's engine
     does; O(expect_trace) then requires it).
   - Sends a request only; it changes nothing (in check mode it still sends it, being read-only).
