@@ -206,6 +206,7 @@ def pod_states(pods, events=()):
                 why.append("%s restarts %s" % (cs.get("name"), cs["restartCount"]))
         if meta.get("name") in unhealthy:
             why.append("probe: " + unhealthy[meta["name"]][:400])
-        lines.append("%s on %s (%s%s)" % (meta.get("name"), (pod.get("spec") or {}).get("nodeName") or "-",
-                                         st.get("phase", "Unknown"), (", " + ", ".join(why)) if why else ""))
+        node = (pod.get("spec") or {}).get("nodeName") or "-"
+        detail = (", " + ", ".join(why)) if why else ""
+        lines.append("%s on %s (%s%s)" % (meta.get("name"), node, st.get("phase", "Unknown"), detail))
     return lines

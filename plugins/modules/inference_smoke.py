@@ -211,8 +211,8 @@ def main():
         url, p['path'], p['model'], p['prompt'], p['max_tokens'], p['stream'], p['ca_file'], p['timeout'],
         p['expect_trace'], p['wait'], readiness_url=p['readiness_url'])
     if problems:
-        msg = "No answer from %s%s after %d attempt(s) in %ss: %s." % (url, p['path'], attempts, p['wait'],
-                                                                      "; ".join(problems))
+        msg = "No answer from %s%s after %d attempt(s) in %ss: %s." % (
+            url, p['path'], attempts, p['wait'], "; ".join(problems))
         if p['readiness_url']:
             msg += " Readiness %s: %s %s" % (p['readiness_url'], ready[0], ready[1])
         pods = not_ready_pods(module) if p['namespace'] else []

@@ -9,7 +9,6 @@ address into /mnt/motor-tls, exactly as the init container does into the memory-
 then the component starts with USER_CONFIG_PATH pointing at our generated user_config.json."""
 import json
 import os
-import shutil
 import signal
 import subprocess
 import time
@@ -42,7 +41,8 @@ class MotorCluster(object):
             fh.write(mc.dumps(self.config))
         self.bin = os.path.join(self.dir, "bin")
         os.makedirs(self.bin, exist_ok=True)
-        shutil.copyfile(motor_env.ENGINE, os.path.join(self.bin, "engine_server"))
+        with open(motor_env.ENGINE) as src, open(os.path.join(self.bin, "engine_server"), "w") as out:
+            out.write("#!/usr/bin/env python3\n" + src.read())  # python3 = the bin dir's link below
         os.chmod(os.path.join(self.bin, "engine_server"), 0o755)
         if not os.path.exists(os.path.join(self.bin, "python3")):
             os.symlink(motor_env.python311(), os.path.join(self.bin, "python3"))

@@ -25,7 +25,7 @@ def cluster(tmp_path_factory):
     site = motor_env.motor_site()
     work = tmp_path_factory.mktemp("motor")
     password = "Ca-Passw0rd-for-tests!"
-    _ca, ca_pem, ca_key_pem = pod_security.make_ca(password)
+    ca_pem, ca_key_pem = pod_security.make_ca(password)[1:]
     sec = work / "security"
     pod_security.write_bundle(sec, ca_pem, ca_key_pem, password, kmc.KeyStore.new(), "mindie-motor")
     mc = motor_processes.MotorCluster(site, work, sec, tls=True, workers=1)
@@ -42,7 +42,7 @@ def test_ready_with_mgmt_tls(cluster):
     assert status == 200 and json.loads(body)["ready"] is True
     print("Coordinator ready %.1f s after start" % cluster.ready_seconds)
     # management plane really is TLS: plain HTTP to it does not answer
-    plain_status, _ = smoke.readiness("http://%s:1026/readiness" % motor_processes.IPS["coordinator"])
+    plain_status = smoke.readiness("http://%s:1026/readiness" % motor_processes.IPS["coordinator"])[0]
     assert plain_status != 200
 
 

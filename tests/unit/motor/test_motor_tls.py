@@ -3,7 +3,6 @@
 """Our PKI material, issued by the in-pod step (roles/pki/files/mindie_gen_cert.py --format plaintext)
 into the layout our user_config.json names, passes MindIE 3.x's own checks
 (motor/common/utils/cert_util.py, password_decryptor.py from the mindie-motor wheel)."""
-import json
 import os
 import stat
 import subprocess
@@ -56,11 +55,11 @@ def issue(tmp_path, ip="198.18.7.31", key_size=3072):
     """The init container's step: the component's security bundle in, leaf material out."""
     password = "Ca-Passw0rd-for-tests!"
     store = kmc.KeyStore.new()
-    ca, ca_pem, ca_key_pem = pod_security.make_ca(password)
+    ca_pem, ca_key_pem = pod_security.make_ca(password)[1:]
     sec = tmp_path / "security"
     pod_security.write_bundle(sec, ca_pem, ca_key_pem, password, store, "mindie-motor-controller-service")
     out = tmp_path / "motor-tls"
-    py, _ = pod_security.pod_python()
+    py = pod_security.pod_python()[0]
     args = [py, "-I", motor_env.GEN_CERT, "--security-dir", str(sec), "--install-dir", str(out), "--ip", ip,
             "--format", "plaintext", "--allow-disk-plaintext"]
     for flag, rel in mc.GEN_CERT_OUT.items():
@@ -75,7 +74,7 @@ def issue(tmp_path, ip="198.18.7.31", key_size=3072):
 
 
 def test_in_pod_layout_modes(tmp_path):
-    out, _ = issue(tmp_path)
+    out = issue(tmp_path)[0]
     for rel in mc.TLS_FILES.values():
         path = out / rel
         assert stat.S_IMODE(path.stat().st_mode) == 0o400, rel
@@ -87,7 +86,7 @@ def test_in_pod_layout_modes(tmp_path):
 
 
 def test_motor_accepts_our_material(site, tmp_path):
-    _, path = issue(tmp_path)
+    path = issue(tmp_path)[1]
     got = motor_env.run_motor(site, CHECK, path)
     assert list(got) == ["mgmt_tls_config"]  # inference TLS stays off for 3.0.0b2
     assert got["mgmt_tls_config"] == {"password_read": True, "ca_ok": True, "chain_ok": True, "dirs_ok": True,

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 # Copyright: (c) 2026, ascend.mindie contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Lab image `mindie-motor:<tag>`: MindIE 3.x PyMotor (the `mindie-motor` wheel from PyPI, pinned by
@@ -122,6 +121,13 @@ def ensure_site():
         os.close(fd)
 
 
+def install_engine(dest, python):
+    """The fake engine as an executable `engine_server` (the NodeManager runs it from PATH)."""
+    with open(ENGINE) as src, open(dest, "w") as out:
+        out.write("#!%s\n" % python + src.read())
+    os.chmod(dest, 0o755)
+
+
 def ensure_image():
     """The image directory for the node agent; returns its path."""
     dest = image_dir()
@@ -142,8 +148,7 @@ def ensure_image():
         subprocess.check_call(["cp", "-al", site, rootfs + IMAGE_SITE])
         bindir = os.path.join(rootfs, "usr/local/bin")
         os.makedirs(bindir)
-        shutil.copyfile(ENGINE, os.path.join(bindir, "engine_server"))
-        os.chmod(os.path.join(bindir, "engine_server"), 0o755)
+        install_engine(os.path.join(bindir, "engine_server"), "/usr/bin/python3")
         meta = {"env": {"PYTHONPATH": IMAGE_SITE, "PYTHONUNBUFFERED": "1",
                         "PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
                         "MINDIE_MOTOR_VERSION": VERSION},
