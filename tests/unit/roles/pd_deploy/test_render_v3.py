@@ -46,7 +46,7 @@ def test_v3_objects(render):
     assert env['USER_CONFIG_PATH'] == '/mnt/configmap/user_config.json'
     assert env['CONTROLLER_SERVICE'] == 'mindie-motor-controller-service.mindie.svc.cluster.local'
     assert env['COORDINATOR_SERVICE'] == 'mindie-motor-coordinator-mgmt.mindie.svc.cluster.local'
-    assert d0['containers'][0]['resources']['limits']['huawei.com/Ascend910'] == 2
+    assert d0['containers'][0]['resources']['limits']['huawei.com/Ascend910'] == '2'  # a quantity: string for server-side apply
     assert d0['affinity']['nodeAffinity']['requiredDuringSchedulingIgnoredDuringExecution']['nodeSelectorTerms'][0][
         'matchExpressions'][0]['values'] == ['d1']
     p1 = deps['mindie-server-p1']['spec']['template']['spec']
