@@ -28,6 +28,8 @@ def test_v3_objects(render):
     svcs = {s['metadata']['name']: s for s in r.kinds('Service')}
     assert sorted(svcs) == ['mindie-motor-controller-service', 'mindie-motor-coordinator-infer',
                             'mindie-motor-coordinator-mgmt']
+    assert svcs['mindie-motor-coordinator-mgmt']['spec']['publishNotReadyAddresses'] is True
+    assert 'publishNotReadyAddresses' not in svcs['mindie-motor-coordinator-infer']['spec']
     infer = svcs['mindie-motor-coordinator-infer']['spec']
     assert infer['type'] == 'NodePort' and infer['ports'][0]['nodePort'] == 31015 and infer['ports'][0]['targetPort'] == 1025
     # user_config.json in the motor-config ConfigMap is what motor_config builds, and it passes its check
