@@ -41,6 +41,7 @@ options:
     description: Targeted MindIE generation; 3.x (mindie-motor 3.0.0b2) serves inference without TLS.
     type: int
     default: 2
+    choices: [2, 3]
   tls_enabled:
     description: TLS between the components (mindie_tls_enabled).
     type: bool
@@ -190,7 +191,7 @@ def main():
             path=dict(type='str', default='/v1/completions', choices=['/v1/completions', '/v1/chat/completions']),
             model=dict(type='str', default=''),
             prompt=dict(type='str', default='Say hello from MindIE.'),
-            max_tokens=dict(type='int', default=16),
+            max_tokens=dict(type='int', default=16, no_log=False),
             stream=dict(type='bool', default=True),
             ca_file=dict(type='path'),
             timeout=dict(type='int', default=60),

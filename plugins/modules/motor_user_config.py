@@ -112,7 +112,7 @@ def main():
     module = AnsibleModule(
         argument_spec=dict(
             generation=dict(type='int', required=True),
-            secret_format=dict(type='str', required=True),
+            secret_format=dict(type='str', required=True, no_log=False),
             tls_enabled=dict(type='bool', default=True),
             infer_tls=dict(type='bool', default=False),
             build=dict(type='bool', default=False),
