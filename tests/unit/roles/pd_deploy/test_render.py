@@ -310,5 +310,5 @@ def test_argument_specs_mirror_defaults():
         value = defaults[name]
         if isinstance(value, str) and '{{' in value:
             continue  # mapped from a shared mindie_* variable
-        expected = {'str': str, 'int': int, 'bool': bool, 'dict': dict, 'list': list}[spec['type']]
+        expected = {'str': str, 'int': int, 'bool': bool, 'dict': dict, 'list': list, 'float': float}[spec['type']]
         assert isinstance(value, expected), name

@@ -1,0 +1,212 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, ascend.mindie contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""One OpenAI-compatible request through a MindIE entrance, timed (first byte, total) and checked.
+
+Works the same against MindIE 2.x's and 3.x's Coordinator (both speak /v1/completions and
+/v1/chat/completions). MindIE 3.x's Coordinator answers /readiness with HTTP 200 even when it is not
+ready: the body ({"ready": false, ...}) is what tells, so ``readiness`` returns it verbatim.
+Only the standard library (used by the module and by the tests).
+"""
+
+from __future__ import (absolute_import, division, print_function)
+__metaclass__ = type
+
+import json
+import re
+import ssl
+import time
+
+try:
+    import http.client as httplib
+    from urllib.parse import urlsplit
+except ImportError:  # pragma: no cover - Python 2 is not supported by the collection
+    import httplib  # type: ignore
+    from urlparse import urlsplit  # type: ignore
+
+TRACE = re.compile(r"\[prefill=(?P<prefill>\S+) decode=(?P<decode>\S+)\]")
+
+
+class SmokeError(Exception):
+    pass
+
+
+def _connection(url, ca_file=None, timeout=30):
+    parts = urlsplit(url)
+    if parts.scheme == "https":
+        ctx = ssl.create_default_context(cafile=ca_file) if ca_file else ssl.create_default_context()
+        return httplib.HTTPSConnection(parts.hostname, parts.port or 443, timeout=timeout, context=ctx), parts
+    if parts.scheme != "http":
+        raise SmokeError("url must start with http:// or https://, not %r" % url)
+    return httplib.HTTPConnection(parts.hostname, parts.port or 80, timeout=timeout), parts
+
+
+def _text_of(obj, chat):
+    out = []
+    for choice in obj.get("choices") or []:
+        if chat:
+            part = (choice.get("message") or choice.get("delta") or {}).get("content")
+        else:
+            part = choice.get("text")
+        if part:
+            out.append(part)
+    return "".join(out)
+
+
+def request(url, path="/v1/completions", model="", prompt="Hello", max_tokens=8, stream=False,
+            ca_file=None, timeout=60, request_id=None):
+    """Send one request; returns a dict with status, text, ttfb_ms, total_ms, prefill, decode, raw."""
+    chat = "chat/" in path
+    body = {"model": model, "max_tokens": int(max_tokens), "stream": bool(stream)}
+    if chat:
+        body["messages"] = [{"role": "user", "content": prompt}]
+    else:
+        body["prompt"] = prompt
+    headers = {"Content-Type": "application/json", "Accept": "text/event-stream" if stream else "application/json"}
+    if request_id:
+        headers["X-Request-Id"] = request_id
+    conn, parts = _connection(url, ca_file, timeout)
+    base = parts.path.rstrip("/")
+    start = time.monotonic()
+    try:
+        conn.request("POST", base + path, body=json.dumps(body), headers=headers)
+        resp = conn.getresponse()
+        first = resp.read(1)
+        ttfb = time.monotonic() - start
+        raw = (first + resp.read()).decode("utf-8", "replace")
+        total = time.monotonic() - start
+        status = resp.status
+    except (OSError, httplib.HTTPException, ssl.SSLError) as exc:
+        raise SmokeError("%s%s: %s" % (url, path, exc))
+    finally:
+        conn.close()
+    text, chunks = "", 0
+    if status == 200 and stream:
+        for line in raw.splitlines():
+            line = line.strip()
+            if not line.startswith("data:") or line == "data: [DONE]":
+                continue
+            try:
+                obj = json.loads(line[5:].strip())
+            except ValueError:
+                continue
+            chunks += 1
+            if obj.get("error"):
+                raise SmokeError("stream carried an error: %s" % json.dumps(obj["error"])[:500])
+            text += _text_of(obj, chat)
+    elif status == 200:
+        try:
+            text = _text_of(json.loads(raw), chat)
+        except ValueError:
+            raise SmokeError("answer is not JSON: %s" % raw[:500])
+    match = TRACE.search(text)
+    return {"status": status, "text": text, "chunks": chunks, "ttfb_ms": round(ttfb * 1000, 1),
+            "total_ms": round(total * 1000, 1), "prefill": match.group("prefill") if match else None,
+            "decode": match.group("decode") if match else None, "raw": raw if status != 200 else ""}
+
+
+def check(result, expect_trace=False, min_chars=1):
+    """Problems with an answer (empty list = it answered)."""
+    problems = []
+    if result["status"] != 200:
+        problems.append("HTTP %s: %s" % (result["status"], result["raw"][:500]))
+    elif len(result["text"].strip()) < min_chars:
+        problems.append("empty answer")
+    elif expect_trace and not (result["prefill"] and result["decode"]):
+        problems.append("the answer does not name the Prefill and Decode instances: %r" % result["text"][:200])
+    return problems
+
+
+def readiness(url, ca_file=None, timeout=10):
+    """(HTTP status, body text) of a readiness endpoint, or (None, error text)."""
+    conn, parts = _connection(url, ca_file, timeout)
+    try:
+        conn.request("GET", parts.path or "/readiness")
+        resp = conn.getresponse()
+        return resp.status, resp.read().decode("utf-8", "replace")[:2000]
+    except (OSError, httplib.HTTPException, ssl.SSLError) as exc:
+        return None, str(exc)
+    finally:
+        conn.close()
+
+
+def is_ready(status, body):
+    """MindIE 3.x answers 200 with {"ready": false} while not ready; 2.x answers with the status code."""
+    if status != 200:
+        return False
+    try:
+        obj = json.loads(body)
+    except ValueError:
+        return True
+    if isinstance(obj, dict):
+        for key in ("ready", "is_ready"):
+            if key in obj:
+                return bool(obj[key])
+        data = obj.get("data")
+        if isinstance(data, dict) and "ready" in data:
+            return bool(data["ready"])
+    return True
+
+
+def entrance_scheme(generation, tls_enabled, v3_infer_tls=False):
+    """http or https for the inference entrance: 2.x serves it with TLS when TLS is on; 3.x (mindie-motor
+    3.0.0b2) only with its inference TLS, which stays off (its Coordinator worker crashes with it)."""
+    if not tls_enabled:
+        return "http"
+    if int(generation) == 3:
+        return "https" if v3_infer_tls else "http"
+    return "https"
+
+
+def attempt(url, path, model, prompt, max_tokens, stream, ca_file, timeout, expect_trace, wait, delay=3.0,
+            readiness_url=None, sleep=time.sleep):
+    """Retry one request until it answers or `wait` seconds pass (a fresh deployment may still be
+    registering instances). Returns (result or None, problems, attempts, readiness (status, body))."""
+    deadline = time.monotonic() + max(float(wait), 0)
+    attempts, problems, result = 0, [], None
+    while True:
+        attempts += 1
+        try:
+            result = request(url, path, model, prompt, max_tokens, stream, ca_file, timeout)
+            problems = check(result, expect_trace)
+        except SmokeError as exc:
+            result, problems = None, [str(exc)]
+        if not problems or time.monotonic() + delay > deadline:
+            break
+        sleep(delay)
+    ready = readiness(readiness_url, ca_file) if (problems and readiness_url) else (None, "")
+    return result, problems, attempts, ready
+
+
+def pod_states(pods, events=()):
+    """One line per pod that is not Ready: phase, failing conditions, container states, last exit, and the
+    newest probe-failure event (a MindIE 3.x Coordinator's readiness body shows there)."""
+    unhealthy = {}
+    for ev in events:
+        obj = ev.get("involvedObject") or {}
+        if ev.get("reason") in ("Unhealthy", "BackOff", "Failed") and obj.get("name"):
+            unhealthy[obj["name"]] = ev.get("message", "")
+    lines = []
+    for pod in pods:
+        meta, st = pod.get("metadata", {}), pod.get("status", {}) or {}
+        conds = st.get("conditions") or []
+        if any(c.get("type") == "Ready" and c.get("status") == "True" for c in conds):
+            continue
+        why = ["%s=%s%s" % (c.get("type"), c.get("status"), (" " + c["reason"]) if c.get("reason") else "")
+               for c in conds if c.get("status") != "True"]
+        for cs in (st.get("initContainerStatuses") or []) + (st.get("containerStatuses") or []):
+            for state, detail in (cs.get("state") or {}).items():
+                if isinstance(detail, dict) and detail.get("reason"):
+                    why.append("%s %s %s%s" % (cs.get("name"), state, detail["reason"],
+                                               (": " + detail["message"][:200]) if detail.get("message") else ""))
+            last = (cs.get("lastState") or {}).get("terminated")
+            if last:
+                why.append("%s last exit %s" % (cs.get("name"), last.get("exitCode")))
+            if cs.get("restartCount"):
+                why.append("%s restarts %s" % (cs.get("name"), cs["restartCount"]))
+        if meta.get("name") in unhealthy:
+            why.append("probe: " + unhealthy[meta["name"]][:400])
+        node = (pod.get("spec") or {}).get("nodeName") or "-"
+        detail = (", " + ", ".join(why)) if why else ""
+        lines.append("%s on %s (%s%s)" % (meta.get("name"), node, st.get("phase", "Unknown"), detail))
+    return lines
