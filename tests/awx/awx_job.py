@@ -135,3 +135,40 @@ def run_job(pdd, playbook, ident, envvars=None, cmdline=None, timeout=900):
     write_envvars(pdd, variables)
     return ansible_runner.run(private_data_dir=pdd, playbook=playbook, ident=ident, cmdline=cmdline,
                               quiet=True, timeout=timeout)
+
+
+def kubernetes_target(workdir):
+    """The deploy stage's Kubernetes API: the one the integration suite uses (tests/integration/conftest.py,
+    today the Kubernetes API stand-in). Returns an object with ``kubeconfig``, ``objects(plural)`` and
+    ``stop()``; switching to a real control plane is a change of this one line."""
+    from ansible_collections.ascend.mindie.tests.integration.conftest import Standin  # pylint: disable=import-outside-toplevel
+    return Standin(workdir)
+
+
+def stats_artifacts(pdd, ident):
+    """The set_stats data of a job as AWX stores it (artifact_data of the playbook_on_stats event)."""
+    import json  # pylint: disable=import-outside-toplevel
+    events = os.path.join(pdd, "artifacts", ident, "job_events")
+    for name in sorted(os.listdir(events)):
+        with open(os.path.join(events, name)) as handle:
+            event = json.load(handle)
+        if event.get("event") == "playbook_on_stats":
+            return event.get("event_data", {}).get("artifact_data") or {}
+    raise AssertionError("no playbook_on_stats event in %s" % events)
+
+
+def find_secrets(root, secrets):
+    """Every file under ``root`` holding one of ``secrets`` (as path -> which)."""
+    hits = {}
+    for d, _dirs, names in os.walk(root):
+        for name in names:
+            path = os.path.join(d, name)
+            try:
+                with open(path, "rb") as handle:
+                    data = handle.read()
+            except OSError:
+                continue
+            found = [i for i, s in enumerate(secrets) if s and s.encode() in data]
+            if found:
+                hits[os.path.relpath(path, root)] = found
+    return hits

@@ -2,7 +2,9 @@
 
 Stages: ansible-test sanity, pytest unit tests, ansible-lint (production profile), every molecule
 scenario under extensions/molecule/ (each on its own simulated lab), then the reliability and
-security suite in tests/integration/ (real playbooks on the lab). Every stage runs even
+security suite in tests/integration/ (real playbooks on the lab), then the AWX stage in tests/awx/
+(the execution environment build context, and site.yml as AWX jobs through ansible-runner on a lab
+of its own). Every stage runs even
 when an earlier one failed, so one run shows everything that is broken; the exit code is non-zero
 when anything failed.
 """
@@ -63,7 +65,7 @@ def pytest_counts(output):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--stages", default="sanity,unit,lint,build,molecule,integration")
+    parser.add_argument("--stages", default="sanity,unit,lint,build,molecule,integration,awx")
     parser.add_argument("--scenario", action="append", help="run only these molecule scenarios")
     args = parser.parse_args()
     stages = args.stages.split(",")
@@ -118,6 +120,17 @@ def main():
         skipped += counts["skipped"]
         if rc != 0:
             failures.append("pytest tests/integration")
+            if counts["failed"] + counts["error"] == 0:
+                failed += 1
+
+    if "awx" in stages:
+        rc, out = run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-rs", "tests/awx"], "awx")
+        counts = pytest_counts(out)
+        passed += counts["passed"]
+        failed += counts["failed"] + counts["error"]
+        skipped += counts["skipped"]
+        if rc != 0:
+            failures.append("pytest tests/awx")
             if counts["failed"] + counts["error"] == 0:
                 failed += 1
 
