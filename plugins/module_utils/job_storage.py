@@ -23,7 +23,7 @@ import posixpath
 JOB_ID_VARIABLES = ('awx_job_id', 'tower_job_id')
 LOCAL_NAMES = ('localhost', '127.0.0.1', '::1')
 # Where the report summary lives when no file survives the job.
-ARTIFACTS_REF = "the job's artifacts (mindie_summary.reports)"
+ARTIFACTS_REF = "the job's artifacts, mindie_summary.reports"
 
 
 def controller_job_id(variables):

@@ -102,7 +102,7 @@ report_ref:
   description: Where the reports can be found after the job (a directory, or the job's artifacts).
   returned: always
   type: str
-  sample: the job's artifacts (mindie_summary.reports)
+  sample: the job's artifacts, mindie_summary.reports
 '''
 
 from ansible.module_utils.basic import AnsibleModule

@@ -74,11 +74,11 @@ class Replay(object):
         """Run COPY/WORKDIR/RUN/ENV lines; rewrite(cmd) may return a replacement command or None (skip)."""
         cwd = self.scratch
         for line in lines:
-            word, _, rest = line.partition(" ")
+            word, _sep, rest = line.partition(" ")
             if word in ("ARG", "USER", "LABEL", "ENTRYPOINT", "CMD"):
                 continue
             if word == "ENV":
-                key, _, value = rest.partition("=")
+                key, _sep, value = rest.partition("=")
                 self.env[key] = value
             elif word == "WORKDIR":
                 cwd = self.map(rest.strip())
