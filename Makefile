@@ -64,3 +64,12 @@ build: venv
 
 clean:
 	rm -rf $(BUILD) $(VENV)
+
+# The AWX execution environment's build context (docs/awx/README.md): build it with podman/docker.
+# ansible-builder only warns about a missing collection tarball; this target stops instead.
+.PHONY: ee-context
+ee-context: build
+	rm -rf $(BUILD)/ee-context
+	$(BIN)/ansible-builder create -f docs/awx/execution-environment.yml -c $(BUILD)/ee-context
+	@test -f $(BUILD)/ee-context/_build/collections/ascend-mindie-$$(awk '/^version:/ {print $$2}' galaxy.yml).tar.gz \
+	  || { echo "the collection tarball is not in $(BUILD)/ee-context: check the version in docs/awx/execution-environment.yml" >&2; exit 1; }

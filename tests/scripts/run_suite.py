@@ -3,7 +3,9 @@
 Stages: ansible-test sanity, pytest unit tests, ansible-lint (production profile), every molecule
 scenario under extensions/molecule/ (each on its own simulated lab), then the reliability and
 security suite in tests/integration/ (real playbooks on the lab), then pods on the lab's Kubernetes
-control plane run by the node agents (tests/lab_k8s/). Every stage runs even
+control plane run by the node agents (tests/lab_k8s/), then the AWX stage in tests/awx/ (the
+execution environment build context, and site.yml as AWX jobs through ansible-runner on a lab of its
+own). Every stage runs even
 when an earlier one failed, so one run shows everything that is broken; the exit code is non-zero
 when anything failed.
 """
@@ -64,7 +66,7 @@ def pytest_counts(output):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--stages", default="sanity,unit,lint,build,molecule,integration,k8s_pods")
+    parser.add_argument("--stages", default="sanity,unit,lint,build,molecule,integration,k8s_pods,awx")
     parser.add_argument("--scenario", action="append", help="run only these molecule scenarios")
     args = parser.parse_args()
     stages = args.stages.split(",")
@@ -110,27 +112,18 @@ def main():
                 continue
             record("molecule " + name, rc == 0)
 
-    if "integration" in stages:
-        rc, out = run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-rs", "tests/integration"],
-                      "integration")
+    # The playbooks on the lab (tests/integration), pods on the real control plane run by the lab's
+    # node agents (tests/lab/k8s/AGENT.md), site.yml as AWX jobs (tests/awx).
+    for stage, path in (("integration", "tests/integration"), ("k8s_pods", "tests/lab_k8s"), ("awx", "tests/awx")):
+        if stage not in stages:
+            continue
+        rc, out = run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-rs", path], stage)
         counts = pytest_counts(out)
         passed += counts["passed"]
         failed += counts["failed"] + counts["error"]
         skipped += counts["skipped"]
         if rc != 0:
-            failures.append("pytest tests/integration")
-            if counts["failed"] + counts["error"] == 0:
-                failed += 1
-
-    if "k8s_pods" in stages:
-        # Pods on the real control plane, run by the lab's node agents (tests/lab/k8s/AGENT.md).
-        rc, out = run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-rs", "tests/lab_k8s"], "k8s_pods")
-        counts = pytest_counts(out)
-        passed += counts["passed"]
-        failed += counts["failed"] + counts["error"]
-        skipped += counts["skipped"]
-        if rc != 0:
-            failures.append("pytest tests/lab_k8s")
+            failures.append("pytest " + path)
             if counts["failed"] + counts["error"] == 0:
                 failed += 1
 
