@@ -21,6 +21,7 @@ from collections import Counter, OrderedDict, deque
 from ansible_collections.ascend.mindie.plugins.module_utils.hccn import (
     address_in_network,
     is_ipv4,
+    net_health_meaning,
     netmask_to_prefix,
     network_of,
 )
@@ -342,9 +343,10 @@ def evaluate(nodes, the_plan, results, accept_health=('Success',), subnets=None,
                          '%d of %d ports not UP' % (len(problems), len(ports)) if problems
                          else 'all %d ports UP' % len(ports), ['hccn_tool -link -g'], problems))
     accept = list(accept_health)
-    problems = [_problem(n, 'net health is %r, expected one of %s (hccn_tool -i %d '
+    problems = [_problem(n, 'net health is %r%s, expected one of %s (hccn_tool -i %d '
                             '-net_health -g; detect IP %s)'
-                         % (p.get('net_health'), accept, d, p.get('netdetect')))
+                         % (p.get('net_health'), _meaning(p.get('net_health')), accept, d,
+                            p.get('netdetect')))
                 for n, (h, d, p) in ports.items() if p.get('net_health') not in accept]
     checks.append(_check('health', 'fail' if problems else 'pass',
                          '%d ports unhealthy' % len(problems) if problems
@@ -436,6 +438,11 @@ def evaluate(nodes, the_plan, results, accept_health=('Success',), subnets=None,
             'roles', 'load',
             'busiest', 'max_load', 'total', 'excluded', 'uncovered_ports'))),
     ])
+
+
+def _meaning(word):
+    text = net_health_meaning(word)
+    return ' (%s)' % text if text else ''
 
 
 def _onoff(value):
@@ -668,7 +675,8 @@ def _hint(row, src, dst, duplicates):
             ns, s, nd, d)
     for name, port in ((s, src), (d, dst)):
         if port.get('net_health') not in (None, 'Success'):
-            return 'net health %r on %s' % (port.get('net_health'), name)
+            return 'net health %r on %s%s' % (port.get('net_health'), name,
+                                               _meaning(port.get('net_health')))
     ts, td = (src.get('tls') or {}).get('enabled'), (dst.get('tls') or {}).get('enabled')
     if ts is not None and td is not None and ts != td:
         return 'TLS switch differs (%s on %s, %s on %s)' % (_onoff(ts), s, _onoff(td), d)
