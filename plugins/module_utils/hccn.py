@@ -66,6 +66,7 @@ UNSUPPORTED_PATTERN = re.compile(
 # stderr answers that are states, not failures of the parser.
 NO_IP_PATTERN = re.compile(r'no ip was preset', re.IGNORECASE)
 NO_GATEWAY_PATTERN = re.compile(r'no gateway was preset', re.IGNORECASE)
+NO_NETDETECT_PATTERN = re.compile(r'no netdetect(?: ip)? was preset', re.IGNORECASE)
 NO_DEVICE_PATTERN = re.compile(r'device is not exist', re.IGNORECASE)
 LINK_DOWN_PATTERN = re.compile(r'link status is down', re.IGNORECASE)
 
@@ -603,6 +604,8 @@ def gather_port(tool, device, gather=GATHER_NAMES, conf=None):
                 port['notes'].append('no IP address preset')
             elif name == 'gateway' and NO_GATEWAY_PATTERN.search(err):
                 port['notes'].append('no gateway preset')
+            elif name == 'netdetect' and NO_NETDETECT_PATTERN.search(err):
+                port['notes'].append('no detect IP preset')
             elif LINK_DOWN_PATTERN.search(err):
                 port['notes'].append('%s: link is down' % name)
             elif name == 'lldp' and res.rc == 0:
