@@ -951,8 +951,8 @@ def _hint(row, src, dst, duplicates):
             ns, s, nd, d)
     for name, port in ((s, src), (d, dst)):
         if port.get('net_health') not in (None, 'Success'):
-            return 'net health %r on %s%s' % (port.get('net_health'), name,
-                                               _meaning(port.get('net_health')))
+            return 'net health %r on %s%s' % (
+                port.get('net_health'), name, _meaning(port.get('net_health')))
     ts, td = (src.get('tls') or {}).get('enabled'), (dst.get('tls') or {}).get('enabled')
     if ts is not None and td is not None and ts != td:
         return 'TLS switch differs (%s on %s, %s on %s)' % (_onoff(ts), s, _onoff(td), d)

@@ -65,9 +65,9 @@ def tool(node):
     return hccn.HccnTool('/x', retries=0, runner=node, sleep=lambda s: None)
 
 
-def run(node, conf=CONF, check_mode=False, plan=PLAN):
+def run(node, conf=CONF, check_mode=False, plan=None):
     written = []
-    res = hc.configure_node(tool(node), hc.plan_from_any(plan), 'node-1', [0, 1], conf,
+    res = hc.configure_node(tool(node), hc.plan_from_any(plan or PLAN), 'node-1', [0, 1], conf,
                             check_mode=check_mode, write_conf=written.append)
     return res, written
 
