@@ -307,7 +307,9 @@ summary:
 plan:
   description:
     - Pairs (C(pings) with C(src)/C(dst) port names), C(per_node) ping lists, C(load) per node,
-      C(busiest) node and C(max_load), C(skipped) pairs with the reason, C(excluded) counts.
+      C(busiest) node and C(max_load), C(skipped) pairs with the reason, C(excluded) counts,
+      C(address_plan) (C(source) given or derived, C(devices) with subnet, netmask, netdetect and
+      gateway, C(addresses), C(planes) with their devices).
   returned: when action is plan
   type: dict
 report:

@@ -243,6 +243,16 @@ class TestConf:
         assert hccn.conf_key('arp_0_29.1.0.9=aa:bb') is None
         assert hccn.conf_key('# address_0=1.2.3.4') is None
 
+    def test_field_note_address_mismatch(self):
+        # -ip -g on device 3 answers 10.20.11.24 while the file says address_3=10.20.11.14
+        conf = hccn.parse_hccn_conf('address_3=10.20.11.14\nnetmask_3=255.255.255.0\n'
+                                    'arp_3=-i eth3 -s 10.20.11.1 aa:bb:cc:dd:ee:10\n')['devices']
+        port = hccn.empty_port(3)
+        hccn._apply(port, 'ip', 'ipaddr:10.20.11.24\nnetmask:255.255.255.0\n')
+        hccn.compare_conf(port, conf)
+        assert port['conf_mismatch'] == [
+            {'key': 'address', 'running': '10.20.11.24', 'hccn_conf': '10.20.11.14'}]
+
     def test_compare(self):
         conf = hccn.parse_hccn_conf(HCCN_CONF)['devices']
         port = hccn.empty_port(7)
@@ -437,6 +447,13 @@ class TestRunPings:
         assert results[0]['ok'] and results[0]['stdout'] == ''
         assert 'recv time out' in results[1]['stdout']
         assert stats['max_in_flight'] == 1
+
+    def test_unsupported_ping_on_stdout_is_an_error_naming_it(self):
+        table = {'10.0.0.9': (1, 'The command is not supported on this product.\n', '', False)}
+        tool = hccn.HccnTool('/x', retries=0, runner=FakeRunner(table))
+        results, _stats = hccn.run_pings(tool, [{'device': 0, 'address': '10.0.0.9'}])
+        assert results[0]['state'] == 'error' and not results[0]['ok']
+        assert 'not supported here' in results[0]['message']
 
     def test_target_mismatch_is_error(self):
         table = {'10.0.0.9': self._table()['10.0.0.2']}

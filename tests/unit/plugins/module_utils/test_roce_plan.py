@@ -405,3 +405,16 @@ class TestAddressPlan:
         rep = rp.evaluate(nodes, pl, all_ok(pl))
         sub = [c for c in rep['checks'] if c['name'] == 'subnet'][0]
         assert sub['summary'] == 'subnet plan holds: die 0: 10.30.0.0/24, die 1: 10.30.1.0/24'
+
+    def test_a3_given_plan_with_die_planes(self):
+        nodes = [a3_node('s0', 'single', 0), a3_node('s1', 'single', 1)]
+        given = {'devices': dict((d, '10.30.%d.0/24' % (d % 2)) for d in range(16))}
+        pl = rp.plan(nodes, pairing='full_mesh', address_plan_data=given)
+        assert pl['total'] == 128 and pl['excluded']['cross_plane'] == 128
+        assert rp.evaluate(nodes, pl, all_ok(pl))['ok']
+        bad = copy.deepcopy(nodes)
+        bad[1]['ports'][3]['address'] = '10.30.0.99'   # die 1 of NPU 1 in the die-0 plane
+        rep = rp.evaluate(bad, rp.plan(bad, address_plan_data=given), all_ok(pl))
+        msgs = dict((p['port'], p['message']) for c in rep['checks'] if c['name'] == 'subnet'
+                    for p in c['problems'])
+        assert 'the port is in the wrong plane' in msgs['s1:dev3']
