@@ -18,12 +18,24 @@ DEFAULT_HCCN_TOOL = '/usr/local/Ascend/driver/tools/hccn_tool'
 DEFAULT_HCCN_CONF = '/etc/hccn.conf'
 
 # Words of ``-net_health -g`` (driver tool_ops.c); anything else is kept raw and unhealthy.
+# Older drivers print "Socket failed" where newer ones print "Socket fail".
 NET_HEALTH_WORDS = (
-    'Success', 'Socket fail', 'Receive timeout', 'Unreachable', 'Time exceeded', 'Fault',
-    'Init', 'Thread error', 'Detect ip set', 'Unknown',
+    'Success', 'Socket fail', 'Socket failed', 'Receive timeout', 'Unreachable', 'Time exceeded',
+    'Fault', 'Init', 'Thread error', 'Detect ip set', 'Unknown',
 )
+# What a health word says about the port, for the report (both socket wordings mean the same).
+NET_HEALTH_MEANING = {
+    'socket fail': 'the device could not open its detect socket (driver or firmware fault)',
+    'socket failed': 'the device could not open its detect socket (driver or firmware fault)',
+    'receive timeout': 'the detect IP did not answer (switch, VLAN or detect address)',
+    'unreachable': 'the detect IP is unreachable (routing or subnet)',
+    'time exceeded': 'the probe to the detect IP ran out of hops',
+    'fault': 'the port reports a fault (link or optics)',
+    'init': 'detection has not run yet (no detect IP or just configured)',
+    'detect ip set': 'a detect IP is set but detection has not finished',
+}
 
-# Keys the tool writes to /etc/hccn.conf as ``<key>_<device>=<value>`` (driver cfg.h).
+# Keys the tool writes to /etc/hccn.conf once per device as ``<key>_<device>=<value>`` (driver cfg.h).
 HCCN_CONF_KEYS = frozenset((
     'address', 'netmask', 'netdetect', 'gateway', 'bond_address', 'bond_netmask',
     'IPv6address', 'IPv6netmask', 'IPv6netdetect', 'IPv6gateway', 'mtu', 'tls_enable',
@@ -35,15 +47,26 @@ HCCN_CONF_KEYS = frozenset((
     'xsfp_reset_wait_times',
 ))
 
-# "Please try again" answers: the tool (or its I2C path) is single-instance per node.
+# Per-device entries the tool appends, possibly several per device, e.g.
+# ``arp_0=-i eth0 -s <ip> <mac>`` or ``ip_rule_0=from <ip> table <n>`` (driver cfg.c).
+HCCN_CONF_LIST_KEYS = frozenset(('arp', 'ip_route', 'ip_rule', 'IPv6neigh'))
+
+# "Please try again" answers: the tool (or its I2C path or device lock) is single-instance per
+# node. The driver prints the first two on stdout, "Get lock failed" on stderr; look at both.
 BUSY_PATTERNS = (
     re.compile(r'hccn_tool is busy', re.IGNORECASE),
     re.compile(r'is busy\.?\s*please try again', re.IGNORECASE),
+    re.compile(r'get lock failed\.?\s*please try again', re.IGNORECASE),
 )
+# The driver's answer (stdout) to a command the product lacks, e.g. -tls on older firmware.
+UNSUPPORTED_PATTERN = re.compile(
+    r'not supported on this product|not support|unsupported|invalid (?:command|parameter)',
+    re.IGNORECASE)
 
 # stderr answers that are states, not failures of the parser.
 NO_IP_PATTERN = re.compile(r'no ip was preset', re.IGNORECASE)
 NO_GATEWAY_PATTERN = re.compile(r'no gateway was preset', re.IGNORECASE)
+NO_NETDETECT_PATTERN = re.compile(r'no netdetect(?: ip)? was preset', re.IGNORECASE)
 NO_DEVICE_PATTERN = re.compile(r'device is not exist', re.IGNORECASE)
 LINK_DOWN_PATTERN = re.compile(r'link status is down', re.IGNORECASE)
 
@@ -76,6 +99,23 @@ def is_busy(stdout, stderr=''):
     """True when the tool answered that it is busy and the call should be retried."""
     text = '%s\n%s' % (stdout or '', stderr or '')
     return any(p.search(text) for p in BUSY_PATTERNS)
+
+
+def is_unsupported(stdout, stderr=''):
+    """True when the tool says the command does not exist on this product/driver.
+
+    Only a short answer counts: a data dump that happens to contain the words is not one.
+    """
+    for text in (stdout, stderr):
+        lines = _lines(text)
+        if lines and len(lines) <= 3 and any(UNSUPPORTED_PATTERN.search(ln) for ln in lines):
+            return True
+    return False
+
+
+def net_health_meaning(word):
+    """Plain words for a ``-net_health`` answer ('' for Success and unknown words)."""
+    return NET_HEALTH_MEANING.get((word or '').strip().lower(), '')
 
 
 def is_ipv4(value):
@@ -359,12 +399,30 @@ def _after_colon(value):
 _CONF_KEY = re.compile(r'^(.+)_(\d+)$')
 
 
+def conf_key(line):
+    """'address_3=10.0.0.1' -> ('address', 3, '10.0.0.1'); None for a line of no device.
+
+    Keys are split at the first ``=`` and the device is the trailing ``_<digits>`` of the key;
+    only keys the tool writes count (HCCN_CONF_KEYS once per device, HCCN_CONF_LIST_KEYS any
+    number of times).
+    """
+    line = (line or '').strip()
+    if not line or line.startswith('#'):
+        return None
+    key, sep, value = line.partition('=')
+    m = _CONF_KEY.match(key.strip()) if sep else None
+    if not m or m.group(1) not in HCCN_CONF_KEYS | HCCN_CONF_LIST_KEYS:
+        return None
+    return m.group(1), int(m.group(2)), value.strip()
+
+
 def parse_hccn_conf(text):
     """/etc/hccn.conf -> {'devices': {N: {key: value}}, 'other': [raw lines]}.
 
-    ``key_N=value`` lines with a key the tool is known to write land under device N; anything
-    else that looks like an assignment (ARP/route entries embed addresses in their keys) is kept
-    raw in ``other``; comments and blank lines are ignored.
+    ``key_N=value`` lines with a key the tool is known to write land under device N; the
+    entries a device may have several of (``arp_N``, ``ip_route_N``, ``ip_rule_N``,
+    ``IPv6neigh_N``) are lists in file order. Anything else that looks like an assignment is
+    kept raw in ``other``; comments and blank lines are ignored.
     """
     devices = {}
     other = []
@@ -372,12 +430,16 @@ def parse_hccn_conf(text):
         line = raw.strip()
         if not line or line.startswith('#'):
             continue
-        key, sep, value = line.partition('=')
-        m = _CONF_KEY.match(key.strip()) if sep else None
-        if m and m.group(1) in HCCN_CONF_KEYS:
-            devices.setdefault(int(m.group(2)), {})[m.group(1)] = value.strip()
-        else:
+        parsed = conf_key(line)
+        if parsed is None:
             other.append(line)
+            continue
+        key, device, value = parsed
+        entry = devices.setdefault(device, {})
+        if key in HCCN_CONF_LIST_KEYS:
+            entry.setdefault(key, []).append(value)
+        else:
+            entry[key] = value
     return {'devices': devices, 'other': other}
 
 
@@ -487,7 +549,6 @@ GATHER_COMMANDS = (
     ('tls', ['-tls', '-g']),
 )
 GATHER_NAMES = tuple(name for name, _args in GATHER_COMMANDS)
-_UNSUPPORTED = re.compile(r'not support|unsupported|invalid (?:command|parameter)', re.IGNORECASE)
 
 
 def empty_port(device):
@@ -530,15 +591,23 @@ def gather_port(tool, device, gather=GATHER_NAMES, conf=None):
         if not out and NO_DEVICE_PATTERN.search(err):
             _error(port, name, 'device %s does not exist' % device, res)
             break
+        if is_unsupported(out, err):
+            # the driver answers on stdout; an optional query is a note, a core one an error
+            if name in ('tls', 'lldp'):
+                port['notes'].append('%s query not supported by this driver' % name)
+            else:
+                _error(port, name, 'not supported on this product: %s' % _clip(
+                    (out or err).strip(), 200), res)
+            continue
         if not out:
             if name == 'ip' and NO_IP_PATTERN.search(err):
                 port['notes'].append('no IP address preset')
             elif name == 'gateway' and NO_GATEWAY_PATTERN.search(err):
                 port['notes'].append('no gateway preset')
+            elif name == 'netdetect' and NO_NETDETECT_PATTERN.search(err):
+                port['notes'].append('no detect IP preset')
             elif LINK_DOWN_PATTERN.search(err):
                 port['notes'].append('%s: link is down' % name)
-            elif name == 'tls' and _UNSUPPORTED.search(err):
-                port['notes'].append('tls query not supported by this driver')
             elif name == 'lldp' and res.rc == 0:
                 port['notes'].append('no LLDP frame received')
             else:
@@ -634,6 +703,8 @@ def classify_ping(res, address):
         out.update(state='timeout', message='no answer within the ping timeout')
     elif res.busy:
         out.update(state='busy', message='hccn_tool still busy after %d attempts' % res.attempts)
+    elif is_unsupported(stdout, stderr):
+        out['message'] = 'hccn_tool -ping not supported here: %s' % _clip(stdout or stderr, 200)
     elif not stdout:
         if LINK_DOWN_PATTERN.search(stderr):
             out.update(state='link_down', message='source port link is down')

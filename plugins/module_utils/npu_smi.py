@@ -55,14 +55,21 @@ _NO_PROC_RE = re.compile(r'^No running processes found in NPU\s+(\d+)$', re.IGNO
 _KV_RE = re.compile(r'^\s*([^:]+?)\s+:\s?(.*?)\s*$')
 
 HEADER_A = (('NPU', 'Name'), ('Health',), ('Power(W)', 'Temp(C)', 'Hugepages-Usage(page)'))
+# Narrow tables (310P cards) cut the last word to fit the column.
+HEADER_A_CUT = (('NPU', 'Name'), ('Health',), ('Power(W)', 'Temp(C)', 'Hugepages-Usage(page'))
 HEADER_B_CHIP = (('Chip',), ('Bus-Id',), ('AICore(%)', 'Memory-Usage(MB)', 'HBM-Usage(MB)'))
 HEADER_B_PHY = (('Chip', 'Phy-ID'), ('Bus-Id',), ('AICore(%)', 'Memory-Usage(MB)', 'HBM-Usage(MB)'))
+# 310P and other inference cards: a Device column and, without HBM, only the DDR pair.
+HEADER_B_DEVICE = (('Chip', 'Device'), ('Bus-Id',), ('AICore(%)', 'Memory-Usage(MB)'))
+HEADER_B_DEVICE_HBM = (('Chip', 'Device'), ('Bus-Id',),
+                       ('AICore(%)', 'Memory-Usage(MB)', 'HBM-Usage(MB)'))
 
-_SECOND_HEADER_HINT = ('unknown second header line (expected "Chip" or "Chip  Phy-ID" | Bus-Id | '
-                       'AICore(%) Memory-Usage(MB) HBM-Usage(MB))')
+_SECOND_HEADER_HINT = ('unknown second header line (expected "Chip", "Chip  Phy-ID" or '
+                       '"Chip  Device" | Bus-Id | AICore(%) Memory-Usage(MB) [HBM-Usage(MB)])')
 
 LAYOUT_CHIP = 'chip'          # A2 and older: one row pair per NPU
 LAYOUT_CHIP_PHY = 'chip_phy'  # A3: Chip and Phy-ID columns, one row pair per die
+LAYOUT_CHIP_DEVICE = 'chip_device'  # 310P-class cards: Chip and Device columns, never 800I A2/A3
 
 
 class NpuSmiParseError(ValueError):
@@ -147,35 +154,43 @@ def _parse_row_a(cells, line_no, line):
     }
 
 
-def _parse_row_b(cells, layout, line_no, line):
+def _parse_row_b(cells, layout, line_no, line, memory_pairs=2):
     if len(cells) != 3:
         raise NpuSmiParseError('chip row has %d cells, expected 3' % len(cells), line_no, line)
     ids = _tokens(cells[0])
-    want = 2 if layout == LAYOUT_CHIP_PHY else 1
+    second = {LAYOUT_CHIP_PHY: 'Phy-ID', LAYOUT_CHIP_DEVICE: 'Device'}.get(layout)
+    want = 2 if second else 1
     if len(ids) != want:
         raise NpuSmiParseError('chip cell %r: expected %s'
-                               % (cells[0], 'Chip and Phy-ID' if want == 2 else 'Chip'), line_no, line)
+                               % (cells[0], 'Chip and %s' % second if second else 'Chip'),
+                               line_no, line)
     chip_id = _int(ids[0], 'Chip id', line_no, line)
-    phy_id = _int(ids[1], 'Phy-ID', line_no, line) if want == 2 else None
+    phy_id = _int(ids[1], 'Phy-ID', line_no, line) if layout == LAYOUT_CHIP_PHY else None
+    device_id = _int(ids[1], 'Device', line_no, line) if layout == LAYOUT_CHIP_DEVICE else None
     bus_id = cells[1]
     if not _BUS_ID_RE.match(bus_id):
         raise NpuSmiParseError('Bus-Id %r is not a PCI address' % bus_id, line_no, line)
     third = cells[2]
-    pairs = _pairs(third, 2, 'Memory-Usage/HBM-Usage', line_no, line)
+    pairs = _pairs(third, memory_pairs, 'Memory-Usage/HBM-Usage'
+                   if memory_pairs == 2 else 'Memory-Usage', line_no, line)
     head = _tokens(third[:_PAIR_RE.search(third).start()])
     if len(head) != 1:
         raise NpuSmiParseError('expected AICore(%%) before the memory pairs, found %r' % (head,),
                                line_no, line)
-    return {
+    row = {
         'chip_id': chip_id,
         'phy_id': phy_id,
         'bus_id': bus_id.upper(),
         'aicore_pct': _optional_number(head[0], 'AICore(%)', line_no, line),
         'ddr_used_mb': pairs[0][0],
         'ddr_total_mb': pairs[0][1],
-        'hbm_used_mb': pairs[1][0],
-        'hbm_total_mb': pairs[1][1],
+        # a table without an HBM column (310P) has no HBM figure at all, not zero
+        'hbm_used_mb': pairs[1][0] if memory_pairs == 2 else None,
+        'hbm_total_mb': pairs[1][1] if memory_pairs == 2 else None,
     }
+    if layout == LAYOUT_CHIP_DEVICE:
+        row['device_id'] = device_id
+    return row
 
 
 def _parse_processes(lines, start, header_cells):
@@ -228,6 +243,7 @@ def parse_npu_smi_info(text):
     banner = None
     header_a = None
     layout = None
+    memory_pairs = 2
     devices = []
     processes = []
     pending = None          # row A waiting for its row B
@@ -262,13 +278,13 @@ def parse_npu_smi_info(text):
                 banner = match.groups()
                 state = 'header'
                 continue
-            if _header_matches(cells, HEADER_A):
+            if _header_matches(cells, HEADER_A) or _header_matches(cells, HEADER_A_CUT):
                 state = 'header'
             else:
                 raise NpuSmiParseError('expected the npu-smi banner or table header', line_no, line)
         if state == 'header':
             if header_a is None:
-                if not _header_matches(cells, HEADER_A):
+                if not (_header_matches(cells, HEADER_A) or _header_matches(cells, HEADER_A_CUT)):
                     raise NpuSmiParseError('unknown first header line (expected cells %s)'
                                            % ' | '.join(' '.join(c) for c in HEADER_A), line_no, line)
                 header_a = cells
@@ -277,6 +293,10 @@ def parse_npu_smi_info(text):
                     layout = LAYOUT_CHIP
                 elif _header_matches(cells, HEADER_B_PHY):
                     layout = LAYOUT_CHIP_PHY
+                elif _header_matches(cells, HEADER_B_DEVICE_HBM):
+                    layout = LAYOUT_CHIP_DEVICE
+                elif _header_matches(cells, HEADER_B_DEVICE):
+                    layout, memory_pairs = LAYOUT_CHIP_DEVICE, 1
                 else:
                     raise NpuSmiParseError(_SECOND_HEADER_HINT, line_no, line)
             else:
@@ -296,7 +316,7 @@ def parse_npu_smi_info(text):
                 raise NpuSmiParseError('chip row without its NPU row', line_no, line)
             pending = _parse_row_a(cells, line_no, line)
         else:
-            row_b = _parse_row_b(cells, layout, line_no, line)
+            row_b = _parse_row_b(cells, layout, line_no, line, memory_pairs)
             device = dict(pending)
             device.update(row_b)
             devices.append(device)
@@ -331,12 +351,14 @@ def _group_devices(devices, layout):
         elif layout == LAYOUT_CHIP:
             raise NpuSmiParseError('NPU %d listed twice in a one-row-per-NPU table' % npu_id)
         npu = npus[npu_id]
-        if layout == LAYOUT_CHIP_PHY:
+        if layout in (LAYOUT_CHIP_PHY, LAYOUT_CHIP_DEVICE):
             if any(d['chip_id'] == dev['chip_id'] for d in npu['devices']):
                 raise NpuSmiParseError('NPU %d chip %d listed twice' % (npu_id, dev['chip_id']))
-            if dev['phy_id'] in seen_phy:
-                raise NpuSmiParseError('Phy-ID %d listed twice' % dev['phy_id'])
-            seen_phy.add(dev['phy_id'])
+            ident = dev['phy_id'] if layout == LAYOUT_CHIP_PHY else dev['device_id']
+            if ident in seen_phy:
+                raise NpuSmiParseError('%s %d listed twice' % (
+                    'Phy-ID' if layout == LAYOUT_CHIP_PHY else 'Device', ident))
+            seen_phy.add(ident)
         if dev['name'] != npu['name']:
             raise NpuSmiParseError('NPU %d rows name different chips (%s, %s)'
                                    % (npu_id, npu['name'], dev['name']))
@@ -348,8 +370,9 @@ def _group_devices(devices, layout):
         bad = [w for w in words if w != HEALTH_OK]
         npu['health'] = bad[0] if bad else HEALTH_OK
         npu['device_count'] = len(npu['devices'])
-        npu['hbm_total_mb'] = sum(d['hbm_total_mb'] for d in npu['devices'])
-        npu['hbm_used_mb'] = sum(d['hbm_used_mb'] for d in npu['devices'])
+        hbm = [d for d in npu['devices'] if d['hbm_total_mb'] is not None]
+        npu['hbm_total_mb'] = sum(d['hbm_total_mb'] for d in hbm) if hbm else None
+        npu['hbm_used_mb'] = sum(d['hbm_used_mb'] for d in hbm) if hbm else None
         result.append(npu)
     return result
 
@@ -399,7 +422,8 @@ def summarize(table):
         'device_count': len(devices),
         'dies_per_npu': per_npu[0] if len(per_npu) == 1 else per_npu,
         'chip_names': sorted(set(d['name'] for d in devices)),
-        'hbm_total_mb_per_device': sorted(set(d['hbm_total_mb'] for d in devices)),
+        'hbm_total_mb_per_device': sorted(set(d['hbm_total_mb'] for d in devices
+                                              if d['hbm_total_mb'] is not None)),
         'ddr_total_mb_per_device': sorted(set(d['ddr_total_mb'] for d in devices)),
         'unhealthy': [
             {'npu_id': d['npu_id'], 'chip_id': d['chip_id'], 'phy_id': d['phy_id'], 'health': d['health']}
@@ -432,6 +456,10 @@ def model_verdict(table, dmi_class=None, dmi_product=None, hbm_table_mb=None):
     if layout == LAYOUT_CHIP_PHY and dies == 2:
         hw_layout = MODEL_A3
         detail = 'Chip/Phy-ID columns, 2 dies per NPU (%d devices): A3 layout' % summary['device_count']
+    elif layout == LAYOUT_CHIP_DEVICE:
+        hw_layout = MODEL_OTHER
+        detail = ('Chip/Device columns (%d devices, %s per NPU): the table of 310P-class cards, '
+                  'neither A2 nor A3' % (summary['device_count'], dies))
     elif layout == LAYOUT_CHIP and dies == 1:
         hw_layout = MODEL_A2
         detail = 'one row pair per NPU (%d devices): A2-style layout' % summary['device_count']
@@ -457,7 +485,10 @@ def model_verdict(table, dmi_class=None, dmi_product=None, hbm_table_mb=None):
 
     # 3. DDR: the driver prints 0 / 0 on 910B and A3; first-generation 910 has on-board DDR.
     ddr = summary['ddr_total_mb_per_device']
-    if ddr == [0]:
+    if not summary['hbm_total_mb_per_device']:
+        hw_ddr = MODEL_OTHER
+        detail = 'no HBM column, DDR total %s MB: an inference card (310P class), not A2/A3' % ddr
+    elif ddr == [0]:
         hw_ddr = None
         detail = 'DDR total 0 on every device, as on 910B/A3'
     else:

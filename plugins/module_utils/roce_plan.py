@@ -21,6 +21,7 @@ from collections import Counter, OrderedDict, deque
 from ansible_collections.ascend.mindie.plugins.module_utils.hccn import (
     address_in_network,
     is_ipv4,
+    net_health_meaning,
     netmask_to_prefix,
     network_of,
 )
@@ -93,11 +94,208 @@ def _skip_reason(host, port):
 
 
 # ---------------------------------------------------------------------------------------------
+# address plan: which subnet (plane) every device index belongs to
+
+
+def _cidr(value, what):
+    """'10.20.0.0/16' -> normalised network string; PlanError naming ``what`` otherwise."""
+    net, sep, prefix = str(value or '').partition('/')
+    if not sep or not is_ipv4(net) or not prefix.isdigit() or not 0 < int(prefix) <= 32:
+        raise PlanError('%s: %r is not a subnet a.b.c.d/len (e.g. 10.20.0.0/16)' % (what, value))
+    mask = '.'.join(str((0xFFFFFFFF << (32 - int(prefix)) >> s) & 0xFF) for s in (24, 16, 8, 0))
+    return network_of(net, mask)
+
+
+def _device_key(value, what):
+    try:
+        device = int(value)
+    except (TypeError, ValueError):
+        device = -1
+    if device < 0:
+        raise PlanError('%s: device %r is not a physical device id (0, 1, ...)' % (what, value))
+    return device
+
+
+def _ip(value, what):
+    if value is None:
+        return None
+    if not is_ipv4(str(value)):
+        raise PlanError('%s: %r is not an IPv4 address' % (what, value))
+    return str(value)
+
+
+def normalise_address_plan(given, var='roce_address_plan'):
+    """The operator's plan -> {'devices': {d: {subnet, netmask, netdetect, gateway}},
+    'addresses': {host: {d: ip}}}, or None when not given.
+
+    ``devices`` maps a physical device id to its plane: ``subnet`` (CIDR, required),
+    ``netdetect`` and ``gateway`` (optional, in that subnet). ``addresses`` (optional) maps a
+    node to ``{device: ip}``; every address must lie in its device's subnet. Keys may be ints
+    or strings (YAML and JSON differ); errors name the variable and the entry.
+    """
+    if not given:
+        return None
+    if not isinstance(given, dict) or not given.get('devices'):
+        raise PlanError('%s needs a "devices" mapping of device id -> {subnet: a.b.c.d/len, '
+                        'netdetect: ip, gateway: ip}, got %r' % (var, given))
+    unknown = set(given) - {'devices', 'addresses'}
+    if unknown:
+        raise PlanError('%s: unknown keys %s (known: devices, addresses)' % (var, sorted(unknown)))
+    raw = given['devices']
+    if isinstance(raw, list):
+        raw = OrderedDict((entry.get('device') if isinstance(entry, dict) else None, entry)
+                          for entry in raw)
+    if not isinstance(raw, dict):
+        raise PlanError('%s.devices must map device id -> {subnet: ...}' % var)
+    devices = OrderedDict()
+    for key, entry in raw.items():
+        what = '%s.devices[%s]' % (var, key)
+        device = _device_key(key, what)
+        if isinstance(entry, str):
+            entry = {'subnet': entry}
+        if not isinstance(entry, dict) or 'subnet' not in entry:
+            raise PlanError('%s: needs a subnet (a.b.c.d/len), got %r' % (what, entry))
+        extra = set(entry) - {'device', 'subnet', 'netdetect', 'gateway'}
+        if extra:
+            raise PlanError('%s: unknown keys %s (known: subnet, netdetect, gateway)'
+                            % (what, sorted(extra)))
+        subnet = _cidr(entry['subnet'], what + '.subnet')
+        prefix = int(subnet.split('/')[1])
+        item = OrderedDict([('subnet', subnet), ('netmask', _prefix_mask(prefix))])
+        for name in ('netdetect', 'gateway'):
+            value = _ip(entry.get(name), '%s.%s' % (what, name))
+            if value is not None and not address_in_network(value, subnet):
+                raise PlanError('%s.%s: %s is outside the subnet %s' % (what, name, value, subnet))
+            item[name] = value
+        devices[device] = item
+    addresses = OrderedDict()
+    for host, mapping in sorted((given.get('addresses') or {}).items()):
+        if not isinstance(mapping, dict):
+            raise PlanError('%s.addresses[%s] must map device id -> address' % (var, host))
+        node = OrderedDict()
+        seen = {}
+        for key, value in sorted(mapping.items(), key=lambda kv: int(kv[0]) if str(
+                kv[0]).isdigit() else -1):
+            what = '%s.addresses[%s][%s]' % (var, host, key)
+            device = _device_key(key, what)
+            address = _ip(value, what)
+            if device not in devices:
+                raise PlanError('%s: device %d has no subnet in %s.devices' % (what, device, var))
+            if not address_in_network(address, devices[device]['subnet']):
+                raise PlanError('%s: %s is outside dev%d\'s subnet %s' % (
+                    what, address, device, devices[device]['subnet']))
+            if address in seen:
+                raise PlanError('%s: %s is also planned for dev%d' % (what, address, seen[address]))
+            seen[address] = device
+            node[device] = address
+        addresses[str(host)] = node
+    planned = {}
+    for host, node in addresses.items():
+        for device, address in node.items():
+            if address in planned:
+                raise PlanError('%s.addresses: %s planned for both %s and %s' % (
+                    var, address, planned[address], port_name(host, device)))
+            planned[address] = port_name(host, device)
+    return OrderedDict([('devices', devices), ('addresses', addresses)])
+
+
+def _prefix_mask(prefix):
+    value = (0xFFFFFFFF << (32 - prefix)) & 0xFFFFFFFF if prefix else 0
+    return '.'.join(str((value >> s) & 0xFF) for s in (24, 16, 8, 0))
+
+
+def derive_address_plan(nodes, gens):
+    """Plan from the ports themselves: every device index gets the subnet most of its ports
+    across the nodes are in. A tie (two nodes that disagree) goes to the subnet most common in
+    the device's default plane (A2: all ports; A3: its die), so one stray port cannot move a
+    whole index; with more planes than that, give the plan to say which port is right."""
+    by_device = OrderedDict()
+    by_default = {}
+    for h, n in nodes.items():
+        for d, p in n['ports'].items():
+            net = _net(p)
+            by_device.setdefault(d, Counter())
+            if net:
+                by_device[d][net] += 1
+                by_default.setdefault(plane_of(d, gens[h]), Counter())[net] += 1
+    devices = OrderedDict()
+    for d in sorted(by_device):
+        counter = by_device[d]
+        if not counter:
+            continue
+        default = by_default.get(plane_of(d, _gen_of_device(nodes, gens, d)), Counter())
+        subnet = sorted(counter.items(), key=lambda kv: (-kv[1], -default[kv[0]], kv[0]))[0][0]
+        devices[d] = OrderedDict([('subnet', subnet),
+                                  ('netmask', _prefix_mask(int(subnet.split('/')[1]))),
+                                  ('netdetect', None), ('gateway', None)])
+    return OrderedDict([('devices', devices), ('addresses', OrderedDict())])
+
+
+def _gen_of_device(nodes, gens, device):
+    for h, n in nodes.items():
+        if device in n['ports']:
+            return gens[h]
+    return 'a2'
+
+
+def address_plan(nodes, gens, given=None):
+    """The plan the stage works with: the operator's (``source`` given) or derived from the
+    ports, plus ``planes``: subnet -> device ids, the groups of ports that can reach each
+    other."""
+    plan_ = normalise_address_plan(given) if given else None
+    source = 'given' if plan_ else 'derived'
+    if plan_ is None:
+        plan_ = derive_address_plan(nodes, gens)
+    planes = OrderedDict()
+    for d, entry in plan_['devices'].items():
+        planes.setdefault(entry['subnet'], []).append(d)
+    plan_['source'] = source
+    plan_['planes'] = planes
+    return plan_
+
+
+def plane_key(ap, host, device, gens):
+    """The plane a port is planned in: its device's subnet; ports of a device the plan does not
+    cover keep the generation's default plane (A2 one, A3 one per die)."""
+    entry = ap['devices'].get(int(device))
+    if entry:
+        return entry['subnet']
+    return 'default-plane-%d' % plane_of(device, gens[host])
+
+
+def address_plan_out(ap):
+    """JSON-safe form of the plan (device ids as list entries / string keys)."""
+    return OrderedDict([
+        ('source', ap['source']),
+        ('devices', [OrderedDict([('device', d)] + list(e.items()))
+                     for d, e in ap['devices'].items()]),
+        ('addresses', OrderedDict((h, OrderedDict((str(d), a) for d, a in m.items()))
+                                  for h, m in ap['addresses'].items())),
+        ('planes', [OrderedDict([('subnet', net), ('devices', devs)])
+                    for net, devs in ap['planes'].items()]),
+    ])
+
+
+def address_plan_in(data):
+    """Inverse of address_plan_out (the plan comes back through Ansible as JSON)."""
+    devices = OrderedDict()
+    for entry in data.get('devices') or []:
+        devices[int(entry['device'])] = OrderedDict(
+            (k, entry.get(k)) for k in ('subnet', 'netmask', 'netdetect', 'gateway'))
+    addresses = OrderedDict((h, OrderedDict((int(d), a) for d, a in m.items()))
+                            for h, m in (data.get('addresses') or {}).items())
+    planes = OrderedDict((p['subnet'], [int(d) for d in p['devices']])
+                         for p in data.get('planes') or [])
+    return OrderedDict([('devices', devices), ('addresses', addresses),
+                        ('source', data.get('source')), ('planes', planes)])
+
+
+# ---------------------------------------------------------------------------------------------
 # planning
 
 
 def plan(nodes, scope='pd', pairing='same_index', generation='auto', both_directions=False,
-         intra_node=False):
+         intra_node=False, address_plan_data=None):
     """Pairs to ping and who pings, balanced so the busiest node has as few pings as possible.
 
     scope: ``pd`` = every prefill node with every decode node (single layout: all nodes of the
@@ -109,6 +307,8 @@ def plan(nodes, scope='pd', pairing='same_index', generation='auto', both_direct
     pairing: ``same_index`` = port i with port i of every peer node (within one node: each port
     with the next port of its plane); ``full_mesh`` = every port with every port of the peer
     (same plane only).
+    address_plan_data: the operator's address plan (see normalise_address_plan); without it the
+    plan is derived from the ports. Ports pair only within one plane (subnet) of that plan.
     """
     if scope not in SCOPES:
         raise PlanError('scope %r is not one of %s' % (scope, SCOPES))
@@ -118,6 +318,7 @@ def plan(nodes, scope='pd', pairing='same_index', generation='auto', both_direct
         raise PlanError('generation %r is not one of %s' % (generation, GENERATIONS))
     nodes = normalise_nodes(nodes)
     gens = OrderedDict((h, node_generation(n['ports'], generation)) for h, n in nodes.items())
+    ap = address_plan(nodes, gens, address_plan_data)
     hosts = list(nodes)
     layout = 'single' if any(n['role'] == 'single' for n in nodes.values()) else 'multi'
 
@@ -142,7 +343,7 @@ def plan(nodes, scope='pd', pairing='same_index', generation='auto', both_direct
             else:
                 peers = list(nodes[b]['ports'])
             for dev_b in peers:
-                if plane_of(dev_a, gens[a]) != plane_of(dev_b, gens[b]):
+                if plane_key(ap, a, dev_a, gens) != plane_key(ap, b, dev_b, gens):
                     excluded['cross_plane'] += 1
                     continue
                 candidates.append((a, dev_a, b, dev_b, kind))
@@ -150,7 +351,7 @@ def plan(nodes, scope='pd', pairing='same_index', generation='auto', both_direct
         gen = gens[h]
         by_plane = OrderedDict()
         for dev in nodes[h]['ports']:
-            by_plane.setdefault(plane_of(dev, gen), []).append(dev)
+            by_plane.setdefault(plane_key(ap, h, dev, gens), []).append(dev)
         for devs in by_plane.values():
             if len(devs) < 2:
                 continue
@@ -175,7 +376,7 @@ def plan(nodes, scope='pd', pairing='same_index', generation='auto', both_direct
         entry = OrderedDict([
             ('a_host', a), ('a_device', dev_a), ('a_address', port_a.get('address')),
             ('b_host', b), ('b_device', dev_b), ('b_address', port_b.get('address')),
-            ('kind', kind), ('plane', plane_of(dev_a, gens[a])),
+            ('kind', kind), ('plane', plane_key(ap, a, dev_a, gens)),
         ])
         reason = _skip_reason(a, port_a) or _skip_reason(b, port_b)
         if reason:
@@ -207,6 +408,7 @@ def plan(nodes, scope='pd', pairing='same_index', generation='auto', both_direct
         ('per_node', per_node), ('load', load), ('busiest', busiest),
         ('max_load', load[busiest] if busiest else 0), ('total', len(pings)),
         ('uncovered_ports', uncovered),
+        ('address_plan', address_plan_out(ap)),
     ])
 
 
@@ -342,9 +544,10 @@ def evaluate(nodes, the_plan, results, accept_health=('Success',), subnets=None,
                          '%d of %d ports not UP' % (len(problems), len(ports)) if problems
                          else 'all %d ports UP' % len(ports), ['hccn_tool -link -g'], problems))
     accept = list(accept_health)
-    problems = [_problem(n, 'net health is %r, expected one of %s (hccn_tool -i %d '
+    problems = [_problem(n, 'net health is %r%s, expected one of %s (hccn_tool -i %d '
                             '-net_health -g; detect IP %s)'
-                         % (p.get('net_health'), accept, d, p.get('netdetect')))
+                         % (p.get('net_health'), _meaning(p.get('net_health')), accept, d,
+                            p.get('netdetect')))
                 for n, (h, d, p) in ports.items() if p.get('net_health') not in accept]
     checks.append(_check('health', 'fail' if problems else 'pass',
                          '%d ports unhealthy' % len(problems) if problems
@@ -373,7 +576,9 @@ def evaluate(nodes, the_plan, results, accept_health=('Success',), subnets=None,
                          if problems else 'all %d device IPs set and unique' % len(ports),
                          ['hccn_tool -ip -g'], problems))
 
-    subnet_check = _subnet_check(ports, gens, subnets)
+    ap = (address_plan_in(the_plan['address_plan']) if the_plan.get('address_plan')
+          else address_plan(nodes, gens))
+    subnet_check = _subnet_check(ports, gens, subnets, ap)
     checks.append(subnet_check)
 
     if check_conf:
@@ -413,7 +618,9 @@ def evaluate(nodes, the_plan, results, accept_health=('Success',), subnets=None,
     ping_rows = _join_results(the_plan, results)
     reach = _reachability_check(the_plan, ping_rows)
     checks.append(reach)
-    vlan_info, vlan_check = _vlan_check(ports, vlan, require_pvid, subnet_check, reach)
+    vlan_info, vlan_check = _vlan_check(
+        ports, vlan, require_pvid, subnet_check, reach,
+        dict((n, plane_key(ap, h, d, gens)) for n, (h, d, p) in ports.items()))
     checks.append(vlan_check)
 
     failed = [_failed_pair(row, ports, duplicates) for row in ping_rows if not row['ok']]
@@ -435,16 +642,23 @@ def evaluate(nodes, the_plan, results, accept_health=('Success',), subnets=None,
             'layout', 'scope', 'pairing', 'both_directions', 'intra_node', 'generations',
             'roles', 'load',
             'busiest', 'max_load', 'total', 'excluded', 'uncovered_ports'))),
+        ('address_plan', address_plan_out(ap)),
     ])
+
+
+def _meaning(word):
+    text = net_health_meaning(word)
+    return ' (%s)' % text if text else ''
 
 
 def _onoff(value):
     return 'on' if value else 'off'
 
 
-def _subnet_check(ports, gens, subnets):
-    """A2: every port in one planned subnet. A3: per die plane one subnet across the cluster,
-    the two dies of one NPU in different subnets."""
+def _subnet_check(ports, gens, subnets, ap=None):
+    """Every port in the subnet its plane has in the address plan (given or derived from the
+    ports: A2 one or several planes, A3 one per die plane); the two dies of one A3 NPU in
+    different subnets; with a per-node address map, every port at its planned address."""
     problems = []
     evidence = ['hccn_tool -ip -g']
     planned = list(subnets or [])
@@ -455,7 +669,15 @@ def _subnet_check(ports, gens, subnets):
                           evidence, [])
     if planned:
         evidence.append('roce_subnets')
-    planes = OrderedDict()  # (generation, plane) -> Counter(network)
+    if ap is None:
+        nodes = OrderedDict()
+        for n, (h, d, p) in ports.items():
+            nodes.setdefault(h, {'ports': OrderedDict()})['ports'][d] = p
+        ap = address_plan(nodes, gens)
+    given = ap.get('source') == 'given'
+    if given:
+        evidence.append('roce_address_plan')
+    members = Counter()
     located = OrderedDict()
     for n, (h, d, p) in ports.items():
         if not p.get('address') or not p.get('netmask'):
@@ -466,7 +688,7 @@ def _subnet_check(ports, gens, subnets):
             problems.append(_problem(n, str(exc)))
             continue
         located[n] = (h, d, net)
-        planes.setdefault((gens[h], plane_of(d, gens[h])), Counter())[net] += 1
+        members[plane_key(ap, h, d, gens)] += 1
         if planned:
             home = [c for c in planned if address_in_network(p['address'], c)]
             if not home:
@@ -476,16 +698,40 @@ def _subnet_check(ports, gens, subnets):
                 problems.append(_problem(n, 'netmask %s (/%d) does not match the planned subnet '
                                             '%s' % (p['netmask'], netmask_to_prefix(p['netmask']),
                                                     home[0])))
-    expected = {}
-    for key, counter in planes.items():
-        # most common network wins; ties break on the network string, so the verdict is stable
-        expected[key] = sorted(counter.items(), key=lambda kv: (-kv[1], kv[0]))[0][0]
     for n, (h, d, net) in located.items():
-        key = (gens[h], plane_of(d, gens[h]))
-        if net != expected[key] and not planned:
-            what = 'die %d plane' % key[1] if key[0] == 'a3' else 'cluster'
-            problems.append(_problem(n, 'subnet %s differs from the %s subnet %s (%d ports)'
-                                     % (net, what, expected[key], planes[key][expected[key]])))
+        entry = ap['devices'].get(d)
+        if not entry:
+            if given:
+                problems.append(_problem(n, 'dev%d is in no plane of roce_address_plan.devices; '
+                                            'add it with its subnet' % d))
+            continue
+        want = entry['subnet']
+        address = ports[n][2]['address']
+        if net != want:
+            owner = [(sub, devs) for sub, devs in ap['planes'].items()
+                     if address_in_network(address, sub) and d not in devs]
+            if not given and _default_planes(ap, gens):
+                what = 'die %d plane' % plane_of(d, gens[h]) if gens[h] == 'a3' else 'cluster'
+                message = 'subnet %s differs from the %s subnet %s (%d ports)' % (
+                    net, what, want, members[want])
+            elif owner:
+                message = ('device IP %s is in the plane %s of devices %s, but dev%d belongs to '
+                           'the plane %s (devices %s): the port is in the wrong plane' % (
+                               address, owner[0][0], _devs(owner[0][1]), d, want,
+                               _devs(ap['planes'][want])))
+            elif address_in_network(address, want):
+                message = 'netmask %s (/%d) does not match the planned subnet %s of dev%d' % (
+                    ports[n][2]['netmask'], netmask_to_prefix(ports[n][2]['netmask']), want, d)
+            elif given:
+                message = 'device IP %s (%s) is outside the planned subnet %s of dev%d' % (
+                    address, net, want, d)
+            else:
+                message = 'subnet %s differs from the subnet %s of dev%d on the other nodes' % (
+                    net, want, d)
+            problems.append(_problem(n, message))
+        planned_ip = ap['addresses'].get(h, {}).get(d)
+        if planned_ip and planned_ip != address:
+            problems.append(_problem(n, 'device IP %s, the plan says %s' % (address, planned_ip)))
     a3_nets = OrderedDict()
     for n, (h, d, net) in located.items():
         if gens[h] == 'a3':
@@ -495,11 +741,30 @@ def _subnet_check(ports, gens, subnets):
             problems.append(_problem(n, 'die 0 and die 1 of NPU %d (%s, %s) share subnet %s; A3 '
                                         'needs them in different subnets or hccn_tool ping fails'
                                      % (d // 2, n, a3_nets[(h, d + 1)][0], net)))
-    summary = ('%d subnet problems' % len(problems) if problems else
-               'subnet plan holds: %s' % ', '.join(
-                   '%s%s' % ('die %d: ' % k[1] if k[0] == 'a3' else '', v)
-                   for k, v in expected.items()))
+    if problems:
+        summary = '%d subnet problems' % len(problems)
+    elif _default_planes(ap, gens):
+        summary = 'subnet plan holds: %s' % ', '.join(
+            '%s%s' % ('die %d: ' % (devs[0] % 2) if set(gens.values()) == {'a3'} else '', net)
+            for net, devs in ap['planes'].items())
+    else:
+        summary = 'subnet plan holds (%s, %d planes): %s' % (
+            ap.get('source') or 'derived', len(ap['planes']), '; '.join(
+                '%s devices %s' % (net, _devs(devs)) for net, devs in ap['planes'].items()))
     return _check('subnet', 'fail' if problems else 'pass', summary, evidence, problems)
+
+
+def _devs(devices):
+    return ','.join(str(d) for d in devices)
+
+
+def _default_planes(ap, gens):
+    """The plan is the generation's default: A2 one subnet, A3 one per die (even/odd)."""
+    planes = list(ap['planes'].values())
+    kinds = set(gens.values())
+    if kinds == {'a3'}:
+        return len(planes) == 2 and all(len(set(d % 2 for d in devs)) == 1 for devs in planes)
+    return len(planes) == 1
 
 
 def _join_results(the_plan, results):
@@ -554,28 +819,42 @@ def _reachability_check(the_plan, rows):
     return _check('reachability', status, summary, ['hccn_tool -ping'], problems)
 
 
-def _vlan_check(ports, expected_vlan, require_pvid, subnet_check, reach):
-    """'All NPU ports share one VLAN' from LLDP PVID (when the switch sends it), the subnet
-    plan and the ping mesh: hccn_tool has no VLAN query, so this is inferred, never measured."""
+def _vlan_check(ports, expected_vlan, require_pvid, subnet_check, reach, planes=None):
+    """'The NPU ports of one plane share one VLAN' from LLDP PVID (when the switch sends it),
+    the subnet plan and the ping mesh: hccn_tool has no VLAN query, so this is inferred, never
+    measured. ``planes`` maps a port name to its plane; planes (separate switches on multi-
+    subnet layouts) may use different VLANs unless ``expected_vlan`` says one for all."""
     pvids = OrderedDict((n, p['lldp']['pvid']) for n, (h, d, p) in ports.items()
                         if p.get('lldp') and p['lldp'].get('pvid') is not None)
     missing = [n for n in ports if n not in pvids]
     problems = []
     evidence = []
-    reference = expected_vlan
+    planes = planes or {}
+    by_plane = OrderedDict()
+    for n, v in pvids.items():
+        by_plane.setdefault(planes.get(n), OrderedDict())[n] = v
+    references = OrderedDict()
     if pvids:
         evidence.append('lldp_pvid')
+    for plane, members in by_plane.items():
+        reference = expected_vlan
         if reference is None:
-            reference = sorted(Counter(pvids.values()).items(), key=lambda kv: (-kv[1], kv[0]))[0][0]
-        count = sum(1 for v in pvids.values() if v == reference)
-        for n, v in pvids.items():
+            reference = sorted(Counter(members.values()).items(),
+                               key=lambda kv: (-kv[1], kv[0]))[0][0]
+        references[plane] = reference
+        count = sum(1 for v in members.values() if v == reference)
+        for n, v in members.items():
             if v != reference:
                 problems.append(_problem(n, 'switch port announces PVID %d, %s %d%s; move the '
                                             'switch port to VLAN %d' % (
                                                 v, 'expected' if expected_vlan is not None
                                                 else 'the other', reference,
                                                 '' if expected_vlan is not None
-                                                else ' (%d ports)' % count, reference)))
+                                                else ' (%d ports%s)' % (
+                                                    count, '' if len(by_plane) < 2
+                                                    else ' of plane %s' % plane), reference)))
+    distinct = sorted(set(references.values()))
+    reference = distinct[0] if len(distinct) == 1 else expected_vlan
     if require_pvid:
         for n in missing:
             problems.append(_problem(n, 'no LLDP Port VLAN ID TLV received (roce_require_lldp_pvid '
@@ -600,12 +879,16 @@ def _vlan_check(ports, expected_vlan, require_pvid, subnet_check, reach):
         basis = 'LLDP PVID from all %d ports, the subnet plan and the reachability mesh' % len(ports)
     info = OrderedDict([
         ('verdict', verdict), ('vlan', reference if verdict == 'same' else None),
+        ('plane_vlans', OrderedDict((str(k), v) for k, v in references.items())
+         if verdict == 'same' and len(distinct) > 1 else OrderedDict()),
         ('evidence', evidence), ('basis', basis),
         ('note', 'inferred from subnet + ping (+ LLDP PVID); hccn_tool has no VLAN query'),
         ('pvids', pvids), ('ports_without_pvid', missing),
     ])
     summary = {'same': 'all NPU ports in one VLAN%s (%s)' % (
-        ' %s' % reference if reference is not None else '', basis),
+        ' %s' % reference if reference is not None else '', basis) if len(distinct) < 2 else
+        'the ports of each plane in one VLAN (%s) (%s)' % (', '.join(
+            '%s: %s' % (k, v) for k, v in references.items()), basis),
         'different': 'NPU ports in different VLANs',
         'not established': 'one VLAN not established: subnet %s, reachability %s (%s)' % (
             subnet_check['status'], reach['status'], basis)}[verdict]
@@ -668,7 +951,8 @@ def _hint(row, src, dst, duplicates):
             ns, s, nd, d)
     for name, port in ((s, src), (d, dst)):
         if port.get('net_health') not in (None, 'Success'):
-            return 'net health %r on %s' % (port.get('net_health'), name)
+            return 'net health %r on %s%s' % (
+                port.get('net_health'), name, _meaning(port.get('net_health')))
     ts, td = (src.get('tls') or {}).get('enabled'), (dst.get('tls') or {}).get('enabled')
     if ts is not None and td is not None and ts != td:
         return 'TLS switch differs (%s on %s, %s on %s)' % (_onoff(ts), s, _onoff(td), d)

@@ -112,7 +112,10 @@ ansible_facts:
           type: bool
           returned: always
         conf_other:
-          description: Lines of I(conf_path) that are not C(<known key>_<device>=value).
+          description:
+            - Lines of I(conf_path) that are not C(<known key>_<device>=value).
+            - The driver's per-device entries a device may have several of (C(arp_N), C(ip_route_N),
+              C(ip_rule_N), C(IPv6neigh_N)) are in the port's C(conf) as lists, not here.
           type: list
           elements: str
           returned: always

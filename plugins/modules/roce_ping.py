@@ -126,6 +126,15 @@ options:
     description: Action C(plan). Ping every pair from both ends.
     type: bool
     default: false
+  address_plan:
+    description:
+      - Action C(plan). The address plan as data. C(devices) maps a physical device id to its
+        plane, C({subnet, netdetect, gateway}) (subnet required, CIDR); ports whose devices share
+        a subnet share a plane (for example four planes on A2, devices i and i+4 in one). The
+        optional C(addresses) maps a node to a mapping of device id to address.
+      - Unset derives the plan from the ports (per device id the subnet most nodes use). Only
+        ports of one plane are paired; the evaluation checks every port against the plan.
+    type: dict
   plan:
     description: Action C(evaluate). The C(plan) returned by action C(plan).
     type: dict
@@ -298,7 +307,9 @@ summary:
 plan:
   description:
     - Pairs (C(pings) with C(src)/C(dst) port names), C(per_node) ping lists, C(load) per node,
-      C(busiest) node and C(max_load), C(skipped) pairs with the reason, C(excluded) counts.
+      C(busiest) node and C(max_load), C(skipped) pairs with the reason, C(excluded) counts,
+      C(address_plan) (C(source) given or derived, C(devices) with subnet, netmask, netdetect and
+      gateway, C(addresses), C(planes) with their devices).
   returned: when action is plan
   type: dict
 report:
@@ -385,7 +396,7 @@ def plan_mesh(module):
     try:
         the_plan = plan(p['nodes'], scope=p['scope'], pairing=p['pairing'],
                         generation=p['generation'], both_directions=p['both_directions'],
-                        intra_node=p['intra_node'])
+                        intra_node=p['intra_node'], address_plan_data=p['address_plan'])
     except PlanError as exc:
         module.fail_json(msg=str(exc))
     module.exit_json(changed=False, plan=the_plan)
@@ -425,6 +436,7 @@ def main():
             generation=dict(type='str', default='auto', choices=['auto', 'a2', 'a3']),
             both_directions=dict(type='bool', default=False),
             intra_node=dict(type='bool', default=False),
+            address_plan=dict(type='dict'),
             plan=dict(type='dict'),
             results=dict(type='dict', default={}),
             missing_nodes=dict(type='dict', default={}),

@@ -418,6 +418,8 @@ def ensure_vlan_bridge(lab, vid, net_index):
         # The 'switch' answers the netdetect/gateway address of both planes on the default VLAN.
         cmds += [["addr", "add", profiles.fabric_detect(net_index, 0) + "/24", "dev", br],
                  ["addr", "add", profiles.fabric_detect(net_index, 1) + "/24", "dev", br]]
+        # ... and of the four-plane profile's lower /25s (the upper ones use the .254 above).
+        cmds += [["addr", "add", profiles.four_plane_detect(net_index, p) + "/25", "dev", br] for p in (0, 2)]
     ip_batch(cmds)
     return br
 
@@ -575,8 +577,16 @@ def write_inventory(lab, state):
              "  children:", "    mindie_cluster:", "      vars:",
              "        lab_id: %s" % q(lab.id),
              "        lab_package_dir: %s" % q(PKG_DIR),
-             "        entropy_package_dir: %s" % q(PKG_DIR),
-             "      children:"]
+             "        entropy_package_dir: %s" % q(PKG_DIR)]
+    npu_nodes = [n for n in state["nodes"] if profiles.PROFILES[n["base_profile"]]["generation"]]
+    if npu_nodes:
+        # The fabric's address plan (roce role roce_address_plan shape): planes from the first NPU
+        # node's profile, addresses as the profiles give them (faults do not move the plan).
+        docs = [profiles.render_node_profile(n["base_profile"], state["lab_id"], n["name"], n["index"],
+                                             state["net_index"]) for n in npu_nodes]
+        lines.append("        lab_roce_address_plan: %s"
+                     % q(profiles.address_plan(npu_nodes[0]["base_profile"], state["net_index"], docs)))
+    lines += ["      children:"]
     for role in ("prefill", "decode", "control", "single"):
         members = [n for n in state["nodes"] if n["role"] == role]
         if not members:
@@ -1092,6 +1102,23 @@ def fault_dup_ip(lab, state, node, port, address):
     refresh_profile(lab, state, node)
 
 
+def fault_unaddressed(lab, state, node):
+    """A node as racked: NPU ports without device IP, detect IP or gateway, hccn.conf without their keys
+    (the driver's other lines stay, plus an ARP entry that a configuring stage must keep)."""
+    doc = node_doc(state, node)
+    for port in doc["ports"]:
+        phy = port["phy_id"]
+        node_exec(node, ["ip", "addr", "flush", "dev", port["iface"]])
+        node_exec(node, ["ip", "rule", "del", "pref", str(1000 + phy)], check=False)
+        node_exec(node, ["ip", "route", "flush", "table", str(100 + phy)], check=False)
+    managed = re.compile(r"^(address|netmask|netdetect|gateway)_\d+=")
+    keep = [ln for ln in profiles.hccn_conf_text(doc).splitlines() if not managed.match(ln)]
+    keep.append("arp_0=-i eth0 -s %s %s" % (doc["ports"][0]["netdetect"], state.get("switch", {}).get(
+        "mac", "00:e0:fc:00:00:01")))
+    NodeWriter(node).write("/etc/hccn.conf", "\n".join(keep) + "\n", 0o644)
+    node["unaddressed"] = True
+
+
 def fault_clear(lab, state):
     for node in state["nodes"]:
         if node["profile"] != node["base_profile"]:
@@ -1103,6 +1130,9 @@ def fault_clear(lab, state):
             sh(["ip", "link", "set", os.path.basename(hv), "up"])
         addresses = node.pop("addresses", {})
         doc = node_doc(state, node)
+        if node.pop("unaddressed", False):
+            NodeWriter(node).write("/etc/hccn.conf", profiles.hccn_conf_text(doc), 0o644)
+            addresses = dict((str(p["phy_id"]), p["address"]) for p in doc["ports"])
         for phy in addresses:
             port = [p for p in doc["ports"] if p["phy_id"] == int(phy)][0]
             node_exec(node, ["/usr/local/bin/hccn_tool", "-i", phy, "-ip", "-s", "address", port["address"],
@@ -1132,6 +1162,8 @@ FAULTS = {
     "entropy-ok": (["NODE"], "back to the kernel's own values"),
     "corrupt": (["NODE", "PATH"], "corrupt a regular file in the node (restored by clear)"),
     "dup-ip": (["NODE", "PORT", "IP"], "set an NPU port's device IP (hccn_tool -ip -s) e.g. to a peer's"),
+    "ip": (["NODE", "PORT", "IP"], "the same for any address, e.g. one in another RoCE plane"),
+    "unaddressed": (["NODE"], "NPU ports without device IP, detect IP and gateway (a node as racked)"),
     "clear": ([], "undo every fault"),
 }
 
@@ -1164,8 +1196,10 @@ def cmd_fault(lab, args):
         fault_entropy(lab, state, node, kind == "entropy-low")
     elif kind == "corrupt":
         fault_corrupt(lab, state, node, rest[1])
-    elif kind == "dup-ip":
+    elif kind in ("dup-ip", "ip"):
         fault_dup_ip(lab, state, node, rest[1], rest[2])
+    elif kind == "unaddressed":
+        fault_unaddressed(lab, state, node)
     state["faults"].append([kind] + rest)
     lab.save(state)
     write_inventory(lab, state)  # lab_profile follows profile faults

@@ -31,6 +31,11 @@ PROFILES = {
         "generation": "a3", "npus": 8, "chip_name": "Ascend910", "hbm_mb": 65536,
         "smi_version": "25.3.rc1", "product": "Atlas 800I A3",
     },
+    "a2-4plane": {
+        "description": "Atlas 800I A2, 8 x 910B3, four RoCE planes: devices i and i+4 share one subnet",
+        "generation": "a2", "npus": 8, "chip_name": "910B3", "hbm_mb": 65536,
+        "smi_version": "24.1.0.3", "product": "Atlas 800I A2", "planes": 4,
+    },
     "a2-7npu": {
         "description": "Atlas 800I A2 with one NPU missing (7 x 910B3): wrong chip count",
         "generation": "a2", "npus": 7, "chip_name": "910B3", "hbm_mb": 65536,
@@ -84,6 +89,46 @@ def fabric_address(net_index, node_index, phy_id, generation):
         raise ValueError("no fabric address for node %d port %d (%s): at most %d nodes with this profile"
                          % (node_index, phy_id, generation, max_nodes(generation)))
     return "198.19.%d.%d" % (third, slot * 8 + offset + 1)
+
+
+# Four-plane A2 (one subnet per switch plane, as real 8-port nodes use four /16s): plane p = phy % 4
+# is a /25 of the lab's /23; node i owns hosts 2i+1 and 2i+2 of each plane, the 'switch' .126.
+FOUR_PLANE_NETMASK = "255.255.255.128"
+
+
+def four_plane_base(net_index, plane):
+    return 2 * net_index + plane // 2, 128 * (plane % 2)
+
+
+def four_plane_address(net_index, node_index, phy_id):
+    third, base = four_plane_base(net_index, phy_id % 4)
+    if node_index >= 2 * NODES_PER_24:
+        raise ValueError("no four-plane address for node %d: at most %d nodes" % (node_index, 2 * NODES_PER_24))
+    return "198.19.%d.%d" % (third, base + 2 * node_index + phy_id // 4 + 1)
+
+
+def four_plane_detect(net_index, plane):
+    third, base = four_plane_base(net_index, plane)
+    return "198.19.%d.%d" % (third, base + 126)
+
+
+def address_plan(profile_name, net_index, node_docs=()):
+    """The lab's address plan of a profile in the roce role's roce_address_plan shape: each device's
+    plane (subnet, detect IP, gateway) and, per node document given, the ports' planned addresses."""
+    spec = PROFILES[profile_name]
+    gen = spec["generation"]
+    devices = {}
+    for phy in range(device_count(profile_name)):
+        if spec.get("planes") == 4:
+            third, base = four_plane_base(net_index, phy % 4)
+            subnet, detect = "198.19.%d.%d/25" % (third, base), four_plane_detect(net_index, phy % 4)
+        elif gen == "a3":
+            subnet, detect = "198.19.%d.0/24" % (2 * net_index + phy % 2), fabric_detect(net_index, phy % 2)
+        else:
+            subnet, detect = "198.19.%d.0/23" % (2 * net_index), fabric_detect(net_index, 0)
+        devices[phy] = {"subnet": subnet, "netdetect": detect, "gateway": detect}
+    addresses = dict((doc["node"], dict((p["phy_id"], p["address"]) for p in doc["ports"])) for doc in node_docs)
+    return {"devices": devices, "addresses": addresses}
 
 
 def fabric_netmask(generation):
@@ -182,13 +227,19 @@ def render_node_profile(profile_name, lab_id, node_name, node_index, net_index):
     for dev in devices:
         phy = dev["phy_id"]
         plane = phy % 2 if gen == "a3" else 0
+        address, netmask = fabric_address(net_index, node_index, phy, gen), fabric_netmask(gen)
+        detect = fabric_detect(net_index, plane)
+        if spec.get("planes") == 4:
+            plane = phy % 4
+            address, netmask = four_plane_address(net_index, node_index, phy), FOUR_PLANE_NETMASK
+            detect = four_plane_detect(net_index, plane)
         ports.append({
             "phy_id": phy,
             "iface": "npu%d" % phy,
-            "address": fabric_address(net_index, node_index, phy, gen),
-            "netmask": fabric_netmask(gen),
-            "netdetect": fabric_detect(net_index, plane),
-            "gateway": fabric_detect(net_index, plane),
+            "address": address,
+            "netmask": netmask,
+            "netdetect": detect,
+            "gateway": detect,
             "plane": plane,
             # Switch port the NPU port is cabled to (what LLDP Port ID announces).
             "switch_port": "400GE1/1/%d:2" % (node_index * 16 + phy + 1),

@@ -61,7 +61,12 @@ netmask_7=255.255.0.0
 netdetect_7=29.1.0.1
 gateway_7=29.1.0.1
 send_arp_status_7=1
-arp_0_29.1.0.9=aa:bb:cc:dd:ee:ff
+arp_0=-i eth0 -s 29.1.0.9 aa:bb:cc:dd:ee:01
+arp_0=-i eth0 -s 29.1.0.10 aa:bb:cc:dd:ee:02
+ip_route_7=add 29.2.0.0/16 via 29.1.0.1 dev eth7 table 107
+ip_rule_7=from 29.1.170.143 table 107
+IPv6neigh_7=-i eth7 -s fd00::9 aa:bb:cc:dd:ee:03
+lab_note=kept as is
 """
 
 
@@ -169,8 +174,23 @@ class TestPing:
 
     def test_busy_detection(self):
         assert hccn.is_busy('', 'hccn_tool is busy, please try again\n')
-        assert hccn.is_busy('I2c is busy. Please try again.', '')
+        # the driver prints these two on stdout, the lock failure on stderr
+        assert hccn.is_busy('hccn_tool is busy, please try again.\n', '')
+        assert hccn.is_busy('I2c is busy. Please try again.\n', '')
+        assert hccn.is_busy('', 'Get lock failed. Please try again.\n')
         assert not hccn.is_busy(PING_OK, '')
+        assert not hccn.is_busy('', 'Command execute failed!\n')
+
+    def test_unsupported_detection(self):
+        assert hccn.is_unsupported('The command is not supported on this product.\n', '')
+        assert not hccn.is_unsupported(PING_OK, '')
+        assert not hccn.is_unsupported('', 'Get ipconf failed, because no ip was preset there!\n')
+
+    def test_both_socket_wordings(self):
+        assert hccn.parse_net_health('net health status: Socket failed\n') == 'Socket failed'
+        assert hccn.net_health_meaning('Socket failed') == hccn.net_health_meaning('Socket fail')
+        assert 'socket' in hccn.net_health_meaning('Socket failed')
+        assert hccn.net_health_meaning('Success') == ''
 
 
 class TestLldp:
@@ -208,7 +228,30 @@ class TestConf:
         assert sorted(res['devices']) == [0, 7]
         assert res['devices'][7]['address'] == '29.1.170.143'
         assert res['devices'][0]['send_arp_status'] == '1'
-        assert res['other'] == ['arp_0_29.1.0.9=aa:bb:cc:dd:ee:ff']
+        # the driver's per-device ARP/route lines land under their device, several per key
+        assert res['devices'][0]['arp'] == ['-i eth0 -s 29.1.0.9 aa:bb:cc:dd:ee:01',
+                                            '-i eth0 -s 29.1.0.10 aa:bb:cc:dd:ee:02']
+        assert res['devices'][7]['ip_route'] == ['add 29.2.0.0/16 via 29.1.0.1 dev eth7 table 107']
+        assert res['devices'][7]['ip_rule'] == ['from 29.1.170.143 table 107']
+        assert res['devices'][7]['IPv6neigh'] == ['-i eth7 -s fd00::9 aa:bb:cc:dd:ee:03']
+        assert res['other'] == ['lab_note=kept as is']
+
+    def test_conf_key(self):
+        assert hccn.conf_key('arp_12=-i eth12 -s 1.2.3.4 aa:bb:cc:dd:ee:ff') == (
+            'arp', 12, '-i eth12 -s 1.2.3.4 aa:bb:cc:dd:ee:ff')
+        assert hccn.conf_key('netdetect_3=10.0.0.1') == ('netdetect', 3, '10.0.0.1')
+        assert hccn.conf_key('arp_0_29.1.0.9=aa:bb') is None
+        assert hccn.conf_key('# address_0=1.2.3.4') is None
+
+    def test_field_note_address_mismatch(self):
+        # -ip -g on device 3 answers 10.20.11.24 while the file says address_3=10.20.11.14
+        conf = hccn.parse_hccn_conf('address_3=10.20.11.14\nnetmask_3=255.255.255.0\n'
+                                    'arp_3=-i eth3 -s 10.20.11.1 aa:bb:cc:dd:ee:10\n')['devices']
+        port = hccn.empty_port(3)
+        hccn._apply(port, 'ip', 'ipaddr:10.20.11.24\nnetmask:255.255.255.0\n')
+        hccn.compare_conf(port, conf)
+        assert port['conf_mismatch'] == [
+            {'key': 'address', 'running': '10.20.11.24', 'hccn_conf': '10.20.11.14'}]
 
     def test_compare(self):
         conf = hccn.parse_hccn_conf(HCCN_CONF)['devices']
@@ -331,6 +374,38 @@ class TestGatherPort:
         assert [e['command'] for e in port['errors']] == ['net_health']
         assert 'net health: maybe' in port['errors'][0]['message']
 
+    def test_unsupported_tls_on_stdout_is_a_note(self):
+        table = dict(GOOD)
+        table['-tls'] = (1, 'The command is not supported on this product.\n', '', False)
+        port = hccn.gather_port(self._tool(table), 0)
+        assert port['errors'] == [] and port['tls'] is None
+        assert 'tls query not supported by this driver' in port['notes']
+
+    def test_unsupported_core_query_is_an_error_naming_it(self):
+        table = dict(GOOD)
+        table['-net_health'] = (1, 'The command is not supported on this product.\n', '', False)
+        port = hccn.gather_port(self._tool(table), 0)
+        assert [e['command'] for e in port['errors']] == ['net_health']
+        assert 'not supported on this product' in port['errors'][0]['message']
+
+    @pytest.mark.parametrize('answer', [
+        (1, 'hccn_tool is busy, please try again.\n', '', False),
+        (1, 'I2c is busy. Please try again.\n', '', False),
+        (1, '', 'Get lock failed. Please try again.\n', False),
+    ])
+    def test_busy_answers_are_retried(self, answer):
+        answers = [answer, GOOD['-link']]
+        calls = []
+
+        def runner(argv, timeout):
+            calls.append(argv)
+            return answers.pop(0)
+        sleeps = []
+        tool = hccn.HccnTool('/x', retries=2, backoff=0.1, runner=runner, sleep=sleeps.append)
+        port = hccn.gather_port(tool, 0, gather=['link'])
+        assert port['errors'] == [] and port['link'] == 'UP'
+        assert len(calls) == 2 and sleeps == [0.1]
+
     def test_missing_device_stops(self):
         table = dict(GOOD)
         table['-ip'] = (1, '', 'The device is not exist!\n', False)
@@ -372,6 +447,13 @@ class TestRunPings:
         assert results[0]['ok'] and results[0]['stdout'] == ''
         assert 'recv time out' in results[1]['stdout']
         assert stats['max_in_flight'] == 1
+
+    def test_unsupported_ping_on_stdout_is_an_error_naming_it(self):
+        table = {'10.0.0.9': (1, 'The command is not supported on this product.\n', '', False)}
+        tool = hccn.HccnTool('/x', retries=0, runner=FakeRunner(table))
+        results, _stats = hccn.run_pings(tool, [{'device': 0, 'address': '10.0.0.9'}])
+        assert results[0]['state'] == 'error' and not results[0]['ok']
+        assert 'not supported here' in results[0]['message']
 
     def test_target_mismatch_is_error(self):
         table = {'10.0.0.9': self._table()['10.0.0.2']}

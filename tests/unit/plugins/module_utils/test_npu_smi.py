@@ -298,6 +298,42 @@ def test_verdict_hbm_outside_table_is_reported_not_decisive():
     assert evidence_by_source(evidence)['hbm']['suggests'] == 'mismatch'
 
 
+# A 310P-class table in the driver's shape (our sample): second header "Chip  Device", the first
+# header's last word cut to "Hugepages-Usage(page", Power NA, one DDR pair and no HBM column.
+P310 = fixture('npu_smi_310p3_23.0.0.txt')
+
+
+def test_310p_table_parses_with_device_column_and_no_hbm():
+    table = npu_smi.parse_npu_smi_info(P310)
+    assert table['layout'] == npu_smi.LAYOUT_CHIP_DEVICE
+    assert [(d['npu_id'], d['chip_id'], d['device_id']) for d in table['devices']] == [
+        (2, 0, 0), (130, 0, 1)]
+    first = table['devices'][0]
+    assert first['power_w'] is None and first['ddr_total_mb'] == 21527
+    assert first['hbm_total_mb'] is None and first['bus_id'] == '0000:03:00.0'
+    assert table['devices'][1]['health'] == 'Warning' and table['devices'][1]['hugepages_total'] == 1024
+    summary = npu_smi.summarize(table)
+    assert summary['npu_count'] == 2 and summary['hbm_total_mb_per_device'] == []
+
+
+@pytest.mark.parametrize('dmi', [None, 'Atlas 800I A2'])
+def test_310p_verdict_is_other_with_evidence(dmi):
+    table = npu_smi.parse_npu_smi_info(widen(P310))
+    model, evidence = npu_smi.model_verdict(
+        table, npu_smi.MODEL_A2 if dmi else None, dmi)
+    assert model == npu_smi.MODEL_OTHER
+    ev = evidence_by_source(evidence)
+    assert ev['layout']['suggests'] == 'other' and 'Chip/Device' in ev['layout']['detail']
+    assert ev['chip_name']['value'] == ['310P3'] and ev['chip_name']['suggests'] == 'other'
+    assert ev['ddr']['suggests'] == 'other' and 'no HBM column' in ev['ddr']['detail']
+
+
+def test_device_column_listed_twice_fails():
+    text = replace_line(P310, '| 0     1      | 0000:83', '| 0     0      | 0000:83')
+    with pytest.raises(NpuSmiParseError, match='Device 0 listed twice'):
+        npu_smi.parse_npu_smi_info(text)
+
+
 def test_verdict_hbm_table_is_configurable_for_a3_variant():
     text = A3.replace('/ 65536', '/ 32768')
     table = npu_smi.parse_npu_smi_info(text)

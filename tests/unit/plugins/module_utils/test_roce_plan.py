@@ -7,6 +7,7 @@ __metaclass__ = type
 import copy
 import itertools
 import math
+import re
 
 import pytest
 
@@ -326,3 +327,94 @@ class TestFlaky:
         assert any(l.startswith('pair %s (' % src) and dst in l for l in lines)
         src, dst = rows[0]['id'].split('>')
         assert not any(src in l and dst in l for l in lines)
+
+
+# ---- address plans with several subnets --------------------------------------------------------
+
+def four_plane_node(host, role, index):
+    """A2 with one subnet per switch plane: devices i and i+4 share 10.(20+i%4).0.0/16."""
+    return {'host': host, 'role': role,
+            'ports': [port(d, '10.%d.%d.%d' % (20 + d % 4, index, d // 4 + 1), netmask='255.255.0.0',
+                           pvid=100 + d % 4) for d in range(8)]}
+
+
+FOUR_PLANES = {'devices': dict((d, {'subnet': '10.%d.0.0/16' % (20 + d % 4),
+                                    'netdetect': '10.%d.255.254' % (20 + d % 4)})
+                               for d in range(8))}
+
+
+class TestAddressPlan:
+    def nodes(self):
+        return [four_plane_node('p0', 'prefill', 0), four_plane_node('p1', 'prefill', 1),
+                four_plane_node('d0', 'decode', 2)]
+
+    @pytest.mark.parametrize('given', [FOUR_PLANES, None])
+    def test_four_planes_pass_given_or_derived(self, given):
+        nodes = self.nodes()
+        pl = rp.plan(nodes, pairing='full_mesh', address_plan_data=given)
+        # full mesh pairs only ports of one plane: 2 x 2 per plane, 4 planes, 2 P-D node pairs
+        assert pl['total'] == 2 * 4 * 4 and pl['excluded']['cross_plane'] == 2 * (64 - 16)
+        assert all((x['src_device'] - x['dst_device']) % 4 == 0 for x in pl['pings'])
+        assert [p['devices'] for p in pl['address_plan']['planes']] == [[0, 4], [1, 5], [2, 6], [3, 7]]
+        rep = rp.evaluate(nodes, pl, all_ok(pl))
+        assert rep['ok'], rp.failure_lines(rep)
+        sub = [c for c in rep['checks'] if c['name'] == 'subnet'][0]
+        assert '4 planes' in sub['summary'] and '10.22.0.0/16 devices 2,6' in sub['summary']
+        # one VLAN per plane (PVID 100..103) is accepted
+        assert rep['vlan']['verdict'] == 'same' and rep['vlan']['plane_vlans']['10.23.0.0/16'] == 103
+
+    def test_port_in_the_wrong_plane_fails_with_its_name(self):
+        nodes = self.nodes()
+        nodes[1]['ports'][2]['address'] = '10.20.1.9'     # p1:dev2 moved into the plane of 0 and 4
+        pl = rp.plan(nodes, address_plan_data=FOUR_PLANES)
+        rep = rp.evaluate(nodes, pl, all_ok(pl))
+        sub = [c for c in rep['checks'] if c['name'] == 'subnet'][0]
+        assert [p['port'] for p in sub['problems']] == ['p1:dev2']
+        assert 'in the wrong plane' in sub['problems'][0]['message']
+        assert 'devices 0,4' in sub['problems'][0]['message']
+        assert not rep['ok'] and rep['vlan']['verdict'] == 'not established'
+        assert any('p1:dev2' in line for line in rp.failure_lines(rep))
+
+    def test_per_node_address_map(self):
+        nodes = self.nodes()
+        given = dict(FOUR_PLANES, addresses={'p0': {'0': '10.20.0.1', 1: '10.21.0.7'}})
+        pl = rp.plan(nodes, address_plan_data=given)
+        rep = rp.evaluate(nodes, pl, all_ok(pl))
+        sub = [c for c in rep['checks'] if c['name'] == 'subnet'][0]
+        assert [(p['port'], p['message']) for p in sub['problems']] == [
+            ('p0:dev1', 'device IP 10.21.0.1, the plan says 10.21.0.7')]
+
+    @pytest.mark.parametrize('given, message', [
+        ({'devices': {0: {'subnet': '10.20.0.0'}}}, 'roce_address_plan.devices[0].subnet'),
+        ({'devices': {'x': {'subnet': '10.20.0.0/16'}}}, 'device \'x\''),
+        ({'devices': {0: {'subnet': '10.20.0.0/16', 'gateway': '10.21.0.1'}}}, 'outside the subnet'),
+        ({'devices': {0: '10.20.0.0/16'}, 'addresses': {'p0': {0: '10.30.0.1'}}},
+         "outside dev0's subnet"),
+        ({'devices': {0: '10.20.0.0/16'}, 'addresses': {'p0': {1: '10.20.0.1'}}},
+         'device 1 has no subnet'),
+        ({'subnets': []}, 'needs a "devices" mapping'),
+    ])
+    def test_bad_plans_name_the_entry(self, given, message):
+        with pytest.raises(rp.PlanError, match=re.escape(message)):
+            rp.plan(self.nodes(), address_plan_data=given)
+
+    def test_a3_derived_plan_is_the_die_planes(self):
+        nodes = [a3_node('s0', 'single', 0), a3_node('s1', 'single', 1)]
+        pl = rp.plan(nodes, pairing='full_mesh')
+        assert [p['subnet'] for p in pl['address_plan']['planes']] == ['10.30.0.0/24', '10.30.1.0/24']
+        rep = rp.evaluate(nodes, pl, all_ok(pl))
+        sub = [c for c in rep['checks'] if c['name'] == 'subnet'][0]
+        assert sub['summary'] == 'subnet plan holds: die 0: 10.30.0.0/24, die 1: 10.30.1.0/24'
+
+    def test_a3_given_plan_with_die_planes(self):
+        nodes = [a3_node('s0', 'single', 0), a3_node('s1', 'single', 1)]
+        given = {'devices': dict((d, '10.30.%d.0/24' % (d % 2)) for d in range(16))}
+        pl = rp.plan(nodes, pairing='full_mesh', address_plan_data=given)
+        assert pl['total'] == 128 and pl['excluded']['cross_plane'] == 128
+        assert rp.evaluate(nodes, pl, all_ok(pl))['ok']
+        bad = copy.deepcopy(nodes)
+        bad[1]['ports'][3]['address'] = '10.30.0.99'   # die 1 of NPU 1 in the die-0 plane
+        rep = rp.evaluate(bad, rp.plan(bad, address_plan_data=given), all_ok(pl))
+        msgs = dict((p['port'], p['message']) for c in rep['checks'] if c['name'] == 'subnet'
+                    for p in c['problems'])
+        assert 'the port is in the wrong plane' in msgs['s1:dev3']

@@ -111,6 +111,21 @@ def test_unknown_output_fails_with_the_line(tmp_path, run):
     assert 'HBM-Use(MB)' in result['msg']
 
 
+def test_310p_node_is_other_with_evidence_not_a_failed_task(tmp_path, run):
+    result = run({
+        'npu_smi_path': fake_npu_smi(tmp_path, 'npu_smi_310p3_23.0.0.txt'),
+        'dmidecode_path': fake_dmidecode(tmp_path, 'Atlas 300I Pro'),
+        'gather_firmware': False,
+    })
+    assert not result.get('failed'), result
+    facts = result['ansible_facts']['ascend_npu']
+    assert facts['present'] is True and facts['model'] == 'other'
+    assert facts['layout'] == 'chip_device' and facts['npu_count'] == 2
+    assert facts['chip_names'] == ['310P3'] and facts['hbm_total_mb_per_device'] == []
+    layout = [e for e in facts['model_evidence'] if e['source'] == 'layout'][0]
+    assert layout['suggests'] == 'other' and '310P' in layout['detail']
+
+
 def test_dmidecode_permission_denied_is_evidence_not_failure(tmp_path, run):
     dmi = script(tmp_path / 'dmidecode', 'echo "/dev/mem: Permission denied" >&2\nexit 1\n')
     result = run({
