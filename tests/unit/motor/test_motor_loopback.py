@@ -32,6 +32,11 @@ def cluster(tmp_path_factory):
     mc.start_all()
     try:
         mc.ready_seconds = mc.wait_ready()
+        # The Coordinator reports ready once an instance registered; until Decode has registered too it
+        # answers from Prefill alone. The cluster is formed when one request goes through P and D.
+        result, problems = smoke.attempt(mc.infer_url(), "/v1/completions", "Qwen2-7B-Instruct", "warm up", 2, False,
+                                         None, 30, True, 90, delay=1.0)[:2]
+        assert not problems, (result, problems, mc.log("coordinator"), mc.log("decode"))
         yield mc
     finally:
         mc.stop_all()
