@@ -606,7 +606,7 @@ def neigh_entries(states):
     total = 0
     for st in states:
         nodes = st.get("nodes", [])
-        # another checkout's lab may use a profile this one does not know: count it as an A3 (16 ports)
+        # a lab made by another checkout may use a profile this one does not know: count it as an A3
         ports = sum(profiles.device_count(n["profile"]) if n["profile"] in profiles.PROFILES else 16
                     for n in nodes)
         total += ports * len(nodes)
