@@ -2,7 +2,8 @@
 
 Stages: ansible-test sanity, pytest unit tests, ansible-lint (production profile), every molecule
 scenario under extensions/molecule/ (each on its own simulated lab), then the reliability and
-security suite in tests/integration/ (real playbooks on the lab). Every stage runs even
+security suite in tests/integration/ (real playbooks on the lab); tests/k8s runs pd_deploy against the
+lab's real Kubernetes control plane. Every stage runs even
 when an earlier one failed, so one run shows everything that is broken; the exit code is non-zero
 when anything failed.
 """
@@ -63,7 +64,7 @@ def pytest_counts(output):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--stages", default="sanity,unit,lint,build,molecule,integration")
+    parser.add_argument("--stages", default="sanity,unit,lint,build,molecule,k8s,integration")
     parser.add_argument("--scenario", action="append", help="run only these molecule scenarios")
     args = parser.parse_args()
     stages = args.stages.split(",")
@@ -108,6 +109,19 @@ def main():
                 skipped += 1
                 continue
             record("molecule " + name, rc == 0)
+
+    # pd_deploy against the lab's real Kubernetes control plane (tests/k8s: RBAC, conflicts, faults,
+    # scheduling, teardown).
+    if "k8s" in stages:
+        rc, out = run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-rs", "tests/k8s"], "k8s")
+        counts = pytest_counts(out)
+        passed += counts["passed"]
+        failed += counts["failed"] + counts["error"]
+        skipped += counts["skipped"]
+        if rc != 0:
+            failures.append("pytest tests/k8s")
+            if counts["failed"] + counts["error"] == 0:
+                failed += 1
 
     if "integration" in stages:
         rc, out = run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-rs", "tests/integration"],
