@@ -106,9 +106,8 @@ def compare(before, after):
         # Another lab going down meanwhile removes its own items; anything else missing is our damage.
         problems += ["missing %s: %s" % (key, n) for n in sorted(set(before[key]) - set(after[key]))
                      if not re.match(r"^al[0-9a-f]{5}", n.split()[0].rstrip("/").split("/")[-1])]
-    problems += ["new listening socket: %s" % a for a in sorted(set(after.get("listening", []))
-                                                               - set(before.get("listening", [])))
-                 if not _other_lab_address(a)]
+    new_sockets = sorted(set(after.get("listening", [])) - set(before.get("listening", [])))
+    problems += ["new listening socket: %s" % a for a in new_sockets if not _other_lab_address(a)]
     other_dirs = tuple(os.path.dirname(p) + "/" for p in glob.glob("/var/lib/ascend-lab/*/state.json"))
     for pid, cmd in sorted(after["processes"].items()):
         if other_dirs and any(d in cmd for d in other_dirs):

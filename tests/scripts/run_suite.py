@@ -2,10 +2,10 @@
 
 Stages: ansible-test sanity, pytest unit tests, ansible-lint (production profile), every molecule
 scenario under extensions/molecule/ (each on its own simulated lab), then the reliability and
-security suite in tests/integration/ (real playbooks on the lab), then pods on the lab's Kubernetes
-control plane run by the node agents (tests/lab_k8s/), then the AWX stage in tests/awx/ (the
-execution environment build context, and site.yml as AWX jobs through ansible-runner on a lab of its
-own). Every stage runs even
+security suite in tests/integration/ (real playbooks on the lab), then pd_deploy against the lab's real
+Kubernetes control plane (tests/k8s/: RBAC, conflicts, faults, scheduling, teardown), pods on that control
+plane run by the node agents (tests/lab_k8s/), then the AWX stage in tests/awx/ (the execution environment
+build context, and site.yml as AWX jobs through ansible-runner on a lab of its own). Every stage runs even
 when an earlier one failed, so one run shows everything that is broken; the exit code is non-zero
 when anything failed.
 """
@@ -66,7 +66,7 @@ def pytest_counts(output):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--stages", default="sanity,unit,lint,build,molecule,integration,k8s_pods,awx")
+    parser.add_argument("--stages", default="sanity,unit,lint,build,molecule,integration,k8s,k8s_pods,awx")
     parser.add_argument("--scenario", action="append", help="run only these molecule scenarios")
     args = parser.parse_args()
     stages = args.stages.split(",")
@@ -112,9 +112,11 @@ def main():
                 continue
             record("molecule " + name, rc == 0)
 
-    # The playbooks on the lab (tests/integration), pods on the real control plane run by the lab's
-    # node agents (tests/lab/k8s/AGENT.md), site.yml as AWX jobs (tests/awx).
-    for stage, path in (("integration", "tests/integration"), ("k8s_pods", "tests/lab_k8s"), ("awx", "tests/awx")):
+    # The playbooks on the lab (tests/integration), pd_deploy against the lab's real control plane
+    # (tests/k8s), pods on it run by the lab's node agents (tests/lab/k8s/AGENT.md), site.yml as AWX
+    # jobs (tests/awx).
+    for stage, path in (("integration", "tests/integration"), ("k8s", "tests/k8s"), ("k8s_pods", "tests/lab_k8s"),
+                        ("awx", "tests/awx")):
         if stage not in stages:
             continue
         rc, out = run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-rs", path], stage)

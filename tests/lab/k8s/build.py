@@ -1,4 +1,6 @@
 #!/usr/bin/env python3
+# Copyright: (c) 2026, ascend.mindie contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Builds the lab's Kubernetes control-plane binaries once and caches them.
 
 Sources: Debian 12's `kubernetes` source package (1.20.5+really1.20.2: the upstream tree with

@@ -59,8 +59,8 @@ def run(cmd, input_data=None, env=None, check=True):
     proc = subprocess.run(cmd, input=input_data, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                           universal_newlines=True, env=env, check=False)
     if check and proc.returncode != 0:
-        raise ControlPlaneError("%s failed (rc %d): %s" % (" ".join(cmd[:3]), proc.returncode,
-                                                          (proc.stderr or proc.stdout).strip()[-2000:]))
+        detail = (proc.stderr or proc.stdout).strip()[-2000:]
+        raise ControlPlaneError("%s failed (rc %d): %s" % (" ".join(cmd[:3]), proc.returncode, detail))
     return proc
 
 
