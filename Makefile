@@ -54,10 +54,8 @@ demo: venv deps collection
 	bash tests/scripts/demo.sh
 
 demo-down: venv
+	@# the lab's down also stops its Kubernetes control plane and node agents
 	$(BIN)/python tests/lab/atlas_lab.py --lab-id demo down
-	@# the demo's Kubernetes API stand-in goes with its lab (a next demo starts both afresh)
-	@if [ -f $(BUILD)/demo/standin.pid ]; then kill "$$(cat $(BUILD)/demo/standin.pid)" 2>/dev/null || true; fi
-	@rm -f $(BUILD)/demo/standin.pid $(BUILD)/demo/standin.port
 
 build: venv
 	$(BIN)/ansible-galaxy collection build --force --output-path $(BUILD)
