@@ -29,7 +29,6 @@ LAB_CLI = os.path.join(ROOT, "tests", "lab", "atlas_lab.py")
 LAB_ID = os.environ.get("K8S_TEST_LAB_ID", "k8stest")
 sys.path.insert(0, os.path.join(ROOT, "tests", "lab", "k8s"))
 import build  # noqa: E402
-import controlplane  # noqa: E402
 
 # Object names are fixed per namespace (one deployment per namespace), so every test deploys to its
 # own namespace; the deployer is granted all of these, none other.
@@ -132,7 +131,7 @@ class FakeNodes(object):
         # the node lifecycle controller lifts the not-ready taint once Ready=True is seen
         deadline = time.time() + timeout
         while time.time() < deadline:
-            _, node = self.api.call("GET", "/api/v1/nodes/" + name)
+            node = self.api.call("GET", "/api/v1/nodes/" + name)[1]
             if not [t for t in node.get("spec", {}).get("taints", []) if t["key"].startswith("node.kubernetes.io/")]:
                 return
             time.sleep(0.5)

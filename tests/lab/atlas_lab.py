@@ -1237,7 +1237,7 @@ def cmd_kubectl(lab, args):
     if not os.path.exists(admin):
         raise LabError("lab %s has no Kubernetes control plane (%s missing): bring it up with 'up ... --k8s'"
                        % (lab.id, admin))
-    controlplane, _ = k8s_modules()
+    controlplane = k8s_modules()[0]
     kubectl = os.path.join(controlplane.build.BIN, "kubectl")
     os.execv(kubectl, [kubectl, "--kubeconfig", admin] + args.args)
     return 1

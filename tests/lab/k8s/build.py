@@ -210,7 +210,7 @@ def build(keep_work=False):
         "GOCACHE": os.path.join(WORK, "gocache"), "CGO_ENABLED": "0", "GOPROXY": "off",
         "PATH": os.path.join(goroot, "bin") + ":" + os.environ.get("PATH", "/usr/bin:/bin"),
         "KUBE_GIT_VERSION": "v" + K8S_VERSION, "KUBE_GIT_TREE_STATE": "clean",
-        "KUBE_GIT_MAJOR": K8S_VERSION.split(".")[0], "KUBE_GIT_MINOR": K8S_VERSION.split(".")[1],
+        "KUBE_GIT_MAJOR": K8S_VERSION.split(".", maxsplit=1)[0], "KUBE_GIT_MINOR": K8S_VERSION.split(".")[1],
         "KUBE_BUILD_PLATFORMS": "linux/amd64", "KUBE_VERBOSE": "1",
         "GOLDFLAGS": "-s -w",
     })
@@ -270,7 +270,7 @@ def build(keep_work=False):
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0])
     ap.add_argument("--verify", action="store_true", help="re-hash cached binaries")
     ap.add_argument("--keep-work", action="store_true", help=f"keep {WORK} after the build")
     ap.add_argument("--check", action="store_true",
