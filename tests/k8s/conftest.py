@@ -29,7 +29,8 @@ LAB_CLI = os.path.join(ROOT, "tests", "lab", "atlas_lab.py")
 LAB_ID = os.environ.get("K8S_TEST_LAB_ID", "k8stest")
 sys.path.insert(0, os.path.join(ROOT, "tests", "lab", "k8s"))
 import build  # noqa: E402
-import controlplane  # noqa: E402  # pylint: disable=unused-import  (the test modules import it from here)
+# the test modules import controlplane from here
+import controlplane  # noqa: E402  # pylint: disable=unused-import
 
 # Object names are fixed per namespace (one deployment per namespace), so every test deploys to its
 # own namespace; the deployer is granted all of these, none other.
