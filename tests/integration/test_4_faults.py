@@ -168,8 +168,10 @@ def test_run_interrupted_after_ca_before_certificates_converges_without_new_ca(c
     pki_dir = os.path.join(env.scratch, "pki-interrupted")
     deployment = default_deployment(env)
     deployment["mindie_pki_dir"] = pki_dir
+    # a node address: inside the lab's node range, which the intermediate CA's name constraints permit
+    node_ip = env.lab.hosts[sorted(env.lab.hosts)[0]]["ansible_host"]
     static = {"pki_static_certs": [{"name": "coordinator-host", "component": "coordinator",
-                                    "ips": ["198.18.0.1"], "dns": ["mindie.example"]}]}
+                                    "ips": [node_ip], "dns": ["mindie.example"]}]}
     trigger = "TASK [ascend.mindie.pki : Stop when the CA should be replaced"
     state = {"killed": False}
 

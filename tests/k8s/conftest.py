@@ -151,6 +151,8 @@ class Cluster(object):
         self.admin = self.k8s["admin_kubeconfig"]
         self.deployer = self.k8s["deployer_kubeconfig"]
         self.api = Api(self.admin, scratch)
+        # the lab's management /24, from the API server's address (its host side, 198.18.<n>.1)
+        self.lab_cidr = self.api.host.rsplit(":", 1)[0].rsplit(".", 1)[0] + ".0/24"
         self.kubectl_bin = os.path.join(build.BIN, "kubectl")
 
     def kubectl(self, *args, kubeconfig=None, input_data=None, check=True):
@@ -219,7 +221,9 @@ class Deployer(object):
                 "mindie_model_name": "Qwen2-7B-Instruct", "pd_deploy_kubernetes_version": "1.20",
                 "pd_deploy_hardware": "a2", "pd_deploy_wait_delay": 1, "pd_deploy_wait_timeout": 8,
                 "pd_deploy_teardown_timeout": 10, "mindie_namespace": NS,
-                "pd_deploy_kubeconfig": kubeconfig or self.cluster.deployer}
+                "pd_deploy_kubeconfig": kubeconfig or self.cluster.deployer,
+                # the intermediate CA's name constraints: pods and nodes live in the lab's /24
+                "mindie_pod_cidrs": [self.cluster.lab_cidr], "mindie_node_cidrs": [self.cluster.lab_cidr]}
         data.update(extra)
         fd = os.open(vars_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)  # may hold the CA password
         with os.fdopen(fd, "w") as fh:
