@@ -99,7 +99,8 @@ CASES = [
      None, None, [r"Mindie_NS"], ()),
     ("namespace-does-not-exist", DEPLOY_ONLY, _set(mindie_namespace="no-such-ns"),
      {"pd_deploy_hardware": "a2", "pd_deploy_create_namespace": False}, None, None,
-     [r"Failed to create object: .*namespaces \\?\"no-such-ns\\?\" not found"], DEPLOY_REPORTS),
+     # the cluster's server-side dry run (apply) meets the missing namespace first
+     [r"Failed to (?:create|apply) object: .*namespaces \\?\"no-such-ns\\?\" not found"], DEPLOY_REPORTS),
     ("boot-script-unreadable", DEPLOY_ONLY, None,
      {"pd_deploy_hardware": "a2", "pd_deploy_boot_script_src": "/nonexistent/boot.sh"}, None, None,
      [r"/nonexistent/boot\.sh"], DEPLOY_REPORTS),
