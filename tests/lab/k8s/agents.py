@@ -11,21 +11,11 @@ import subprocess
 import sys
 import time
 
+from controlplane import pid_alive as _alive  # one liveness check for the lab's processes
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 AGENT = os.path.join(HERE, "node_agent.py")
 STATE_ROOT = "/var/lib/ascend-lab"
-
-
-def _alive(pid):
-    try:
-        os.kill(pid, 0)
-    except OSError:
-        return False
-    try:
-        with open("/proc/%d/stat" % pid) as fh:
-            return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except (IOError, IndexError):
-        return False
 
 
 def _is_agent(pid, lab_id):
