@@ -518,13 +518,18 @@ def leaf_problems(cert, ca_cert, info, key=None, renew_before_days=None, now=Non
     bits = cert.public_key().key_size
     if bits < max(MIN_RSA_BITS, info["key_size"]):
         problems.append("the key has %d bits, %d are required" % (bits, info["key_size"]))
+    return problems + expiry_problems(cert, now, renew_before_days)
+
+
+def expiry_problems(cert, now, renew_before_days=None):
+    """Expired, or inside the renewal margin (None = no margin)."""
     left = days_left(cert, now)
     if left < 0:
-        problems.append("the certificate expired %d day(s) ago" % -left)
-    elif renew_before_days is not None and left < renew_before_days:
-        problems.append("the certificate expires in %d day(s), less than the renewal margin of %d"
-                        % (left, renew_before_days))
-    return problems
+        return ["the certificate expired %d day(s) ago" % -left]
+    if renew_before_days is not None and left < renew_before_days:
+        return ["the certificate expires in %d day(s), less than the renewal margin of %d"
+                % (left, renew_before_days)]
+    return []
 
 
 # intermediate CA ---------------------------------------------------------------------------
@@ -676,13 +681,7 @@ def issuing_ca_problems(cert, renew_before_days=None, now=None):
     bits = cert.public_key().key_size if isinstance(cert.public_key(), rsa.RSAPublicKey) else 0
     if bits < MIN_RSA_BITS:
         problems.append("the key has %d bits, MindIE requires at least %d" % (bits, MIN_RSA_BITS))
-    left = days_left(cert, now)
-    if left < 0:
-        problems.append("the certificate expired %d day(s) ago" % -left)
-    elif renew_before_days is not None and left < renew_before_days:
-        problems.append("the certificate expires in %d day(s), less than the renewal margin of %d"
-                        % (left, renew_before_days))
-    return problems
+    return problems + expiry_problems(cert, now, renew_before_days)
 
 
 def load_certs(pem, what="the certificate bundle"):
