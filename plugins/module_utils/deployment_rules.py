@@ -21,6 +21,8 @@ __metaclass__ = type
 import re
 from collections import Counter
 
+from ansible_collections.ascend.mindie.plugins.module_utils import npu_smi
+
 LAYOUTS = ('single', 'multi')
 
 FEATURES = (
@@ -70,10 +72,6 @@ MODEL_LABELS = {
 DEFAULT_ALLOWED_MODELS = {
     'single': ['atlas_800i_a2', 'atlas_800i_a3'],
     'multi': ['atlas_800i_a2'],
-}
-DEFAULT_HBM_TABLE_MB = {
-    'atlas_800i_a2': [32768, 65536],
-    'atlas_800i_a3': [65536],
 }
 DEFAULT_NPUS_PER_MODEL = {
     'atlas_800i_a2': 8,
@@ -331,7 +329,7 @@ def check_nodes(desc, groups, nodes, config=None):
     stage = 'node'
     layout = desc.get('layout')
     allowed_models = config.get('allowed_models') or DEFAULT_ALLOWED_MODELS
-    hbm_table = config.get('hbm_table_mb') or DEFAULT_HBM_TABLE_MB
+    hbm_table = config.get('hbm_table_mb') or npu_smi.hbm_table()
     npus_per_model = config.get('npus_per_model')
     if npus_per_model is None:
         npus_per_model = DEFAULT_NPUS_PER_MODEL

@@ -34,12 +34,25 @@ MODEL_NAMES = {
 # Health words npu-smi prints; anything but OK is unhealthy (unknown words are kept raw).
 HEALTH_OK = 'OK'
 
-# HBM totals (MB per device) seen on each model; A3 has a lower-memory variant, so this is only
-# the default of a variable, never a hard rule here.
+# HBM totals (MB per device) seen on each model: the one home of this table. A3 has a lower-memory
+# variant no output was seen for, so operators add sizes per model (preflight_hbm_table_mb) over it.
 DEFAULT_HBM_TABLE_MB = {
     MODEL_A2: [32768, 65536],
     MODEL_A3: [65536],
 }
+
+
+def hbm_table(extra=None):
+    """The built-in table with the operator's sizes per model added (ValueError names a bad entry)."""
+    table = dict((model, list(sizes)) for model, sizes in DEFAULT_HBM_TABLE_MB.items())
+    for model, sizes in (extra or {}).items():
+        try:
+            added = [int(x) for x in sizes]
+        except (TypeError, ValueError):
+            raise ValueError('hbm_table_mb.%s is %r: give a list of HBM sizes per device in MB, e.g. [65536]'
+                             % (model, sizes))
+        table[model] = sorted(set(table.get(model, []) + added))
+    return table
 
 # Mind-cluster's A2 chip-name rule: 910B or A2G followed by a digit (910B1, 910B2C, 910B4-1, ...).
 # The bare "910B" is also printed by first-generation 910 servers, so it is not A2 evidence.
@@ -446,7 +459,7 @@ def model_verdict(table, dmi_class=None, dmi_product=None, hbm_table_mb=None):
     npu-smi decides the generation (layout, chip names, DDR); DMI only splits inference (800I)
     from other servers with the same chips, because the 800I DMI strings are not published.
     """
-    hbm_table_mb = hbm_table_mb or DEFAULT_HBM_TABLE_MB
+    hbm_table_mb = hbm_table_mb or hbm_table()
     summary = summarize(table)
     evidence = []
     layout = table['layout']

@@ -100,7 +100,9 @@ options:
     description: Server models allowed per layout, keyed by C(single) and C(multi).
     type: dict
   hbm_table_mb:
-    description: HBM total per device (MB) allowed for each model.
+    description:
+      - HBM sizes per device (MB) to allow for a model, added to the built-in table (A2 32768 and 65536,
+        A3 65536) of C(plugins/module_utils/npu_smi.py).
     type: dict
   npus_per_model:
     description: NPUs a node of each model must have; an empty dict disables the check.
@@ -219,6 +221,7 @@ report_markdown:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.ascend.mindie.plugins.module_utils import deployment_rules as rules
+from ansible_collections.ascend.mindie.plugins.module_utils import npu_smi
 from ansible_collections.ascend.mindie.plugins.module_utils.dmidecode import validate_patterns
 
 
@@ -263,11 +266,10 @@ class DeploymentCheck(object):
             'npus_per_model': p['npus_per_model'],
             'require_dmi_match': p['require_dmi_match'],
         }
-        if p['hbm_table_mb'] is not None:
-            try:
-                config['hbm_table_mb'] = dict((k, [int(x) for x in v]) for k, v in p['hbm_table_mb'].items())
-            except (TypeError, ValueError):
-                self.module.fail_json(msg='hbm_table_mb must map a model to a list of sizes in MB')
+        try:
+            config['hbm_table_mb'] = npu_smi.hbm_table(p['hbm_table_mb'])
+        except ValueError as exc:
+            self.module.fail_json(msg=str(exc))
         if p['npus_per_model'] is not None:
             try:
                 config['npus_per_model'] = dict((k, int(v)) for k, v in p['npus_per_model'].items())

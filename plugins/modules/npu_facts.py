@@ -56,8 +56,8 @@ options:
     type: dict
   hbm_table_mb:
     description:
-      - HBM total per device (MB) known for each model, keyed by C(atlas_800i_a2) and C(atlas_800i_a3).
-        Only used to report the HBM evidence.
+      - HBM sizes per device (MB) to allow for a model, keyed by C(atlas_800i_a2) and C(atlas_800i_a3), added
+        to the built-in table (A2 32768 and 65536, A3 65536). Only used to report the HBM evidence.
     type: dict
 notes:
   - Supports check mode; the module only reads.
@@ -350,14 +350,10 @@ def main():
     errors = dmidecode.validate_patterns(module.params['dmi_product_patterns'])
     if errors:
         module.fail_json(msg='invalid dmi_product_patterns: %s' % '; '.join(errors))
-    table = module.params['hbm_table_mb']
-    if table is None:
-        module.params['hbm_table_mb'] = npu_smi.DEFAULT_HBM_TABLE_MB
-    else:
-        try:
-            module.params['hbm_table_mb'] = dict((k, [int(x) for x in v]) for k, v in table.items())
-        except (TypeError, ValueError):
-            module.fail_json(msg='hbm_table_mb must map a model to a list of sizes in MB, got %r' % (table,))
+    try:
+        module.params['hbm_table_mb'] = npu_smi.hbm_table(module.params['hbm_table_mb'])
+    except ValueError as exc:
+        module.fail_json(msg=str(exc))
     facts = NpuFacts(module).run()
     module.exit_json(changed=False, ansible_facts={'ascend_npu': facts})
 

@@ -374,9 +374,18 @@ def test_role_defaults_match_python_defaults():
     assert defaults['preflight_model_allowed_patterns'] == rules.DEFAULT_MODEL_ALLOWED
     assert defaults['preflight_model_denied_patterns'] == rules.DEFAULT_MODEL_DENIED
     assert defaults['preflight_allowed_models'] == rules.DEFAULT_ALLOWED_MODELS
-    assert defaults['preflight_hbm_table_mb'] == rules.DEFAULT_HBM_TABLE_MB == npu_smi.DEFAULT_HBM_TABLE_MB
+    # the HBM table has one home (npu_smi); the variable only adds sizes to it
+    assert defaults['preflight_hbm_table_mb'] == {} and not hasattr(rules, 'DEFAULT_HBM_TABLE_MB')
     assert defaults['preflight_npus_per_model'] == rules.DEFAULT_NPUS_PER_MODEL
     assert defaults['preflight_dmi_product_patterns'] == dmidecode.DEFAULT_PRODUCT_PATTERNS
+
+
+def test_hbm_table_adds_operator_sizes_per_model():
+    table = npu_smi.hbm_table({'atlas_800i_a3': [32768, '65536']})
+    assert table['atlas_800i_a3'] == [32768, 65536] and table['atlas_800i_a2'] == [32768, 65536]
+    assert npu_smi.hbm_table() == npu_smi.DEFAULT_HBM_TABLE_MB
+    with pytest.raises(ValueError, match=r'hbm_table_mb.atlas_800i_a3 is .*give a list of HBM sizes'):
+        npu_smi.hbm_table({'atlas_800i_a3': ['64G']})
 
 
 def test_argument_specs_mirror_defaults():
