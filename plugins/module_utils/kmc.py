@@ -342,7 +342,8 @@ def atomic_write(path, data, mode=0o600):
         pass
 
 
-def _read(path):
+def read_if_exists(path):
+    """The file's bytes, or None when it does not exist (other errors raise)."""
     try:
         with open(path, "rb") as handle:
             return handle.read()
@@ -386,7 +387,7 @@ def load_pair(master_path, standby_path):
     states = {}
     problems = []
     for role, path in (("master", master_path), ("standby", standby_path)):
-        data = _read(path)
+        data = read_if_exists(path)
         if data is None:
             states[role] = "missing"
             continue

@@ -60,16 +60,20 @@ CA_CHAIN_NAME = "ca_chain.pem"
 # When no DNS name is permitted, the intermediate permits only this reserved name (RFC 6761), so
 # that no real DNS name can be certified (a type without a permitted subtree is unconstrained).
 NO_DNS_SUBTREE = "invalid"
-# The layout gen_cert.json points to (the document's values, relative to the project directory).
-GEN_CERT_DEFAULTS = {
-    "ca_cert": "./security/ca/ca.pem",
-    "ca_key": "./security/ca/ca.key.pem",
-    "ca_key_pwd": "./security/ca/ca_passwd.txt",
-    "cert_config": "./cert_info.json",
-    "output_path": "./gen_cert_output",
-    "kmc_ksf_master": "./tools/pmt/master/ksfa",
-    "kmc_ksf_standby": "./tools/pmt/standby/ksfb",
+# A component's security directory (mounted at /mnt/security): file -> (relative path, mode). The one
+# home of this layout: kmc_import writes it, gen_cert.json below points into it.
+SECURITY_LAYOUT = {
+    "ca_cert": ("security/ca/ca.pem", 0o400),
+    "ca_key": ("security/ca/ca.key.pem", 0o400),
+    "ca_key_pwd": ("security/ca/ca_passwd.txt", 0o400),
+    "ca_chain": ("security/ca/" + CA_CHAIN_NAME, 0o400),
+    "kmc_ksf_master": ("tools/pmt/master/ksfa", 0o600),
+    "kmc_ksf_standby": ("tools/pmt/standby/ksfb", 0o600),
 }
+# The document's gen_cert.json (paths relative to the project directory).
+GEN_CERT_DEFAULTS = dict([(key, "./" + SECURITY_LAYOUT[key][0])
+                          for key in ("ca_cert", "ca_key", "ca_key_pwd", "kmc_ksf_master", "kmc_ksf_standby")]
+                         + [("cert_config", "./cert_info.json"), ("output_path", "./gen_cert_output")])
 
 
 class PkiError(Exception):

@@ -54,6 +54,7 @@ def hbm_table(extra=None):
         table[model] = sorted(set(table.get(model, []) + added))
     return table
 
+
 # Mind-cluster's A2 chip-name rule: 910B or A2G followed by a digit (910B1, 910B2C, 910B4-1, ...).
 # The bare "910B" is also printed by first-generation 910 servers, so it is not A2 evidence.
 A2_CHIP_RE = re.compile(r'^(?:910B|A2G)\d', re.IGNORECASE)

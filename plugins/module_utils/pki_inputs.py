@@ -74,8 +74,8 @@ def input_problems(password_set, secret_format, ca_subject, ca_key_size, ca_vali
         out.append("pki_ca_subject is %s: a mapping of C, ST, L, O, OU, CN with CN set" % _json(ca_subject))
     bits = _int(ca_key_size)
     if bits is None or bits < MIN_CA_KEY_BITS:
-        out.append("pki_ca_key_size is %s: MindIE requires RSA keys of at least %d bits" % (ca_key_size,
-                                                                                           MIN_CA_KEY_BITS))
+        out.append("pki_ca_key_size is %s: MindIE requires RSA keys of at least %d bits"
+                   % (ca_key_size, MIN_CA_KEY_BITS))
     days = _int(ca_valid_days)
     if days is None or days <= 0:
         out.append("pki_ca_valid_days is %s: set a positive number of days (the document: 7300)" % ca_valid_days)
@@ -115,8 +115,8 @@ def expiry_report(ca, intermediate, issued, intermediate_renew_days, cert_renew_
     if intermediate and "days_left" in intermediate:
         parts.append("Intermediate CA: %s days left (renewed automatically within %s days; pods pick it up on "
                      "restart)." % (intermediate["days_left"], intermediate_renew_days))
-    parts.extend("%s: %s days left (re-issued automatically within %s days)." % (c["name"], c["days_left"],
-                                                                                  cert_renew_days) for c in issued)
+    parts.extend("%s: %s days left (re-issued automatically within %s days)."
+                 % (c["name"], c["days_left"], cert_renew_days) for c in issued)
     return " ".join(parts)
 
 
