@@ -16,7 +16,11 @@ certificate (the trust bundle: the issuing intermediate CA, then the root; --ca-
 Output (in <install-dir> unless absolute): the certificate, a new encrypted private key and its
 password, either as KMC-style ciphertext with a copy of the key store (--format kmc), or as a
 plain 0400 file that must be on a memory-backed volume (--format plaintext, MindIE releases without
-KMC). A JSON summary goes to stdout; passwords never do. Only the standard library and cryptography.
+KMC), or handed to MindIE's own CertTools (--format vendor-kmc: `config_mindie_server_tls_cert.py
+<install-dir> import_cert <cert> <key>` from the image, typed the key password at its two prompts
+through a pseudo-terminal, never on its command line) so that MindIE 2.x only reads KMC files its own
+library wrote. A JSON summary goes to stdout; passwords never do. Only the standard library and
+cryptography.
 """
 
 from __future__ import (absolute_import, division, print_function)
@@ -25,7 +29,14 @@ __metaclass__ = type
 import argparse
 import json
 import os
+import pty
+import re
+import select
+import shutil
+import signal
 import sys
+import tempfile
+import time
 
 _HERE = os.path.dirname(os.path.abspath(__file__))
 for _candidate in (_HERE, os.path.join(_HERE, "..", "..", "..", "plugins", "module_utils")):
@@ -64,9 +75,14 @@ def parse_args(argv):
     parser.add_argument("--ip", action="append", default=[],
                         help="IP(s) for the certificate, comma separated or repeated (Pod IP; Coordinator adds the host IP)")
     parser.add_argument("--dns", action="append", default=[], help="extra DNS name(s), comma separated or repeated")
-    parser.add_argument("--format", choices=("kmc", "plaintext"), default="kmc",
+    parser.add_argument("--format", choices=("kmc", "plaintext", "vendor-kmc"), default="kmc",
                         help="kmc: ciphertext password file + key store (MindIE <= 2.3.0); "
-                             "plaintext: 0400 password file on a memory-backed volume (MindIE without KMC)")
+                             "plaintext: 0400 password file on a memory-backed volume (MindIE without KMC); "
+                             "vendor-kmc: MindIE's own CertTools import the certificate and write the KMC files")
+    parser.add_argument("--vendor-tool", default="scripts/config_mindie_server_tls_cert.py",
+                        help="vendor-kmc: MindIE's CertTools script, relative to --install-dir unless absolute")
+    parser.add_argument("--vendor-python", default="python3", help="vendor-kmc: the interpreter that runs it")
+    parser.add_argument("--vendor-timeout", type=float, default=120, help="vendor-kmc: seconds the tool may take")
     for name, default in sorted(DEFAULTS.items()):
         parser.add_argument("--" + name.replace("_", "-"), default=default,
                             help="output path, relative to --install-dir unless absolute (default %s)" % default)
@@ -135,7 +151,9 @@ def run(args):
         kmc.atomic_write(path, data, 0o400)
         written[name[:-4]] = path
     _ensure_dir(pass_out)
-    if args.format == "kmc":
+    if args.format == "vendor-kmc":
+        written.update(vendor_import(args, written["cert"], written["key"], password))
+    elif args.format == "kmc":
         master, standby = _out(args, "ksf_master_out"), _out(args, "ksf_standby_out")
         # the component decrypts its password with this copy of the (read-only) mounted key store
         kmc.write_pair(issuer.keystore.store, master, standby, mode=0o600)
@@ -144,10 +162,106 @@ def run(args):
     else:
         # Motor strips one trailing newline; write none at all
         kmc.atomic_write(pass_out, password.encode("utf-8"), 0o400)
-    written["passwd"] = pass_out
+    if args.format != "vendor-kmc":
+        written["passwd"] = pass_out
     summary = mindie_pki.cert_summary(cert)
     summary.update({"format": args.format, "files": written})
     return summary
+
+
+PROMPT = re.compile(br"password[^\n:]*:\s*$", re.IGNORECASE)
+MAX_PROMPTS = 2  # "Password for private key file:" and "Retype password for private key file:"
+
+
+def converse(argv, password, cwd, timeout, env=None):
+    """Run ``argv`` on a pseudo-terminal and type ``password`` at each password prompt (at most twice).
+    Returns (exit code, output with the password masked). The password never reaches argv or the env."""
+    secret = password.encode("utf-8")
+    pid, fd = pty.fork()
+    if pid == 0:  # child: the vendor tool, its stdin/stdout/stderr on the terminal
+        try:
+            os.chdir(cwd)
+            os.execvpe(argv[0], argv, env if env is not None else os.environ)
+        finally:
+            os._exit(127)
+    output, pending, prompts, deadline = b"", b"", 0, time.monotonic() + timeout
+    try:
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                os.kill(pid, signal.SIGKILL)
+                raise mindie_pki.PkiError("%s did not finish within %ss; its output: %s"
+                                          % (os.path.basename(argv[1]), timeout, _tail(output, secret)))
+            ready = select.select([fd], [], [], min(left, 1.0))[0]
+            if not ready:
+                continue
+            try:
+                chunk = os.read(fd, 4096)
+            except OSError:  # EIO: the child closed the terminal
+                chunk = b""
+            if not chunk:
+                break
+            output += chunk
+            pending += chunk
+            if PROMPT.search(pending):
+                prompts += 1
+                if prompts > MAX_PROMPTS:
+                    os.kill(pid, signal.SIGKILL)
+                    raise mindie_pki.PkiError("%s asked for a password more than twice (it refused the key "
+                                              "password?); its output: %s" % (os.path.basename(argv[1]),
+                                                                              _tail(output, secret)))
+                os.write(fd, secret + b"\n")
+                pending = b""
+    finally:
+        os.close(fd)
+    status = os.waitpid(pid, 0)[1]
+    code = os.WEXITSTATUS(status) if os.WIFEXITED(status) else 128 + os.WTERMSIG(status)
+    return code, _tail(output, secret, limit=4000)
+
+
+def _tail(output, secret, limit=1500):
+    return output.replace(secret, b"********").decode("utf-8", "replace")[-limit:]
+
+
+def _files_under(root):
+    found = set()
+    for directory, _dirs, names in os.walk(root):
+        found.update(os.path.relpath(os.path.join(directory, n), root) for n in names)
+    return found
+
+
+def vendor_import(args, cert_path, key_path, password):
+    """MindIE's CertTools import the certificate and its encrypted key; their KMC library writes the
+    password file and the key store. Every file the configs name must be there afterwards."""
+    tool = _out(args, "vendor_tool")
+    if not os.path.isfile(tool):
+        raise mindie_pki.PkiError("--format vendor-kmc needs MindIE's CertTools at %s (shipped in the MindIE image "
+                                  "as scripts/config_mindie_server_tls_cert.py); not found: use the image's path "
+                                  "with --vendor-tool, or --format plaintext for a MindIE release without KMC" % tool)
+    before = _files_under(args.install_dir)
+    # the inputs the tool imports: a private directory, removed afterwards (the key is encrypted)
+    staging = tempfile.mkdtemp(prefix=".mindie-import-", dir=args.install_dir)
+    try:
+        cert_in, key_in = os.path.join(staging, "cert.pem"), os.path.join(staging, "cert.key.pem")
+        shutil.copyfile(cert_path, cert_in)
+        shutil.copyfile(key_path, key_in)
+        code, output = converse([args.vendor_python, tool, args.install_dir, "import_cert", cert_in, key_in],
+                                password, args.install_dir, args.vendor_timeout)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    if code != 0:
+        raise mindie_pki.PkiError("%s import_cert failed (exit %d): %s" % (os.path.basename(tool), code, output))
+    expected = dict((name, _out(args, name)) for name in ("pass_out", "ksf_master_out", "ksf_standby_out"))
+    missing = sorted(path for path in expected.values() if not os.path.isfile(path))
+    if missing:
+        new = sorted(_files_under(args.install_dir) - before)
+        raise mindie_pki.PkiError("%s import_cert succeeded but wrote none of %s (it wrote: %s); point --pass-out, "
+                                  "--ksf-master-out and --ksf-standby-out at the files this MindIE release reads"
+                                  % (os.path.basename(tool), ", ".join(missing), ", ".join(new) or "nothing"))
+    for path in expected.values():
+        os.chmod(path, 0o400 if path == expected["pass_out"] else 0o600)
+    return {"passwd": expected["pass_out"], "kmc_ksf_master": expected["ksf_master_out"],
+            "kmc_ksf_standby": expected["ksf_standby_out"], "vendor_tool": tool}
 
 
 def main(argv=None):
