@@ -34,7 +34,7 @@ SET_OK = 'Cmd executed successfully'
 
 
 def plan_from_any(data, var='roce_address_plan'):
-    """The address plan as roce_ping action=plan returns it (``devices`` a list) or as the
+    """The address plan as the roce_mesh_plan filter returns it (``devices`` a list) or as the
     operator writes it (``devices`` a mapping) -> the normalised plan."""
     if not isinstance(data, dict):
         raise PlanError('%s must be a mapping with "devices", got %r' % (var, data))

@@ -29,7 +29,7 @@ author:
 options:
   plan:
     description:
-      - The address plan, as C(ascend.mindie.roce_ping) action C(plan) returns it in
+      - The address plan, as the filter C(ascend.mindie.roce_mesh_plan) returns it in
         C(plan.address_plan), or as the role variable C(roce_address_plan) is written
         (C(devices) maps a device id to C(subnet), C(netdetect), C(gateway); C(addresses) maps a
         node to its device addresses).

@@ -4,6 +4,7 @@
 lays it out (CA, AES-256 CA key, KMC-ciphertext CA password, ksfa/ksfb, gen_cert.json, cert_info.json)."""
 import json
 import os
+import shutil
 import subprocess
 import sys
 
@@ -47,3 +48,19 @@ def write_bundle(dest, ca_pem, ca_key_pem, password, store, name):
         "subject": name, "expired_time": 30, "serial_number": "random", "key_size": 3072,
         "req_distinguished_name": {"C": "CN", "O": "Huawei", "CN": name},
         "alt_names": {"IP": [], "DNS": [name]}}))
+
+
+def pod_layout(root, password, name):
+    """A pod as the pki role equips it: ``bin/`` with the in-pod script and its two libraries (the
+    collection's own module_utils files), ``security/`` with one component's bundle. Returns a dict
+    with bin, security, ca and python."""
+    repo = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+    bindir = root / "bin"
+    bindir.mkdir()
+    shutil.copy(os.path.join(repo, "roles", "pki", "files", "mindie_gen_cert.py"), str(bindir))
+    for lib in ("kmc.py", "mindie_pki.py"):
+        shutil.copy(os.path.join(repo, "plugins", "module_utils", lib), str(bindir))
+    security = root / "security"
+    ca, ca_pem, ca_key_pem = make_ca(password)
+    write_bundle(security, ca_pem, ca_key_pem, password, kmc.KeyStore.new(), name)
+    return {"bin": bindir, "security": security, "ca": ca, "python": pod_python()[0]}

@@ -31,16 +31,7 @@ PASSWORD = "Ca#Passw0rd-pod"
 @pytest.fixture(scope="module")
 def pod(tmp_path_factory):
     """The mounted script directory and the /mnt/security layout (as the pki role builds it)."""
-    root = tmp_path_factory.mktemp("pod")
-    bindir = root / "bin"
-    bindir.mkdir()
-    shutil.copy(SCRIPT, str(bindir))
-    for name in ("kmc.py", "mindie_pki.py"):
-        shutil.copy(os.path.join(REPO, "plugins", "module_utils", name), str(bindir))
-    security = root / "security-src"
-    ca, ca_pem, ca_key_pem = pod_security.make_ca(PASSWORD)
-    pod_security.write_bundle(security, ca_pem, ca_key_pem, PASSWORD, kmc.KeyStore.new(), "mindie-server")
-    return {"bin": bindir, "security": security, "ca": ca, "python": pod_security.pod_python()[0]}
+    return pod_security.pod_layout(tmp_path_factory.mktemp("pod"), PASSWORD, "mindie-server")
 
 
 def _run(pod, security, install, *extra):

@@ -18,7 +18,6 @@ import subprocess
 
 import pytest
 
-from ansible_collections.ascend.mindie.plugins.module_utils import kmc
 from ansible_collections.ascend.mindie.plugins.module_utils import mindie_pki as pki
 from ansible_collections.ascend.mindie.tests.unit import pod_security
 
@@ -37,16 +36,7 @@ def _standin():
 
 @pytest.fixture(scope="module")
 def pod(tmp_path_factory):
-    root = tmp_path_factory.mktemp("vendor")
-    bindir = root / "bin"
-    bindir.mkdir()
-    shutil.copy(SCRIPT, str(bindir))
-    for name in ("kmc.py", "mindie_pki.py"):
-        shutil.copy(os.path.join(REPO, "plugins", "module_utils", name), str(bindir))
-    security = root / "security"
-    _ca, ca_pem, ca_key_pem = pod_security.make_ca(PASSWORD)
-    pod_security.write_bundle(security, ca_pem, ca_key_pem, PASSWORD, kmc.KeyStore.new(), "mindie-server")
-    return {"bin": bindir, "security": security, "python": pod_security.pod_python()[0]}
+    return pod_security.pod_layout(tmp_path_factory.mktemp("vendor"), PASSWORD, "mindie-server")
 
 
 def _install(tmp_path, tool=TOOL):

@@ -13,8 +13,11 @@ import json
 import sys
 
 import pytest
+from ansible.errors import AnsibleFilterError
 
 from ansible_collections.ascend.mindie.plugins.modules import hccn_facts, roce_ping
+from ansible_collections.ascend.mindie.plugins.filter import roce as roce_filters
+
 
 FAKE_TOOL = r'''#!%(python)s
 import fcntl, json, os, sys, time
@@ -180,7 +183,9 @@ class TestRocePingRun:
         assert not res['failed'] and res['summary']['total'] == 0
 
 
-class TestRocePingPlanEvaluate:
+class TestMeshFilters:
+    """Plan and verdict are control-node filters over module_utils/roce_plan.py; the module only runs pings."""
+
     def _nodes(self):
         def ports(base):
             return [{'device': d, 'address': '10.0.0.%d' % (base + d), 'netmask': '255.255.255.0',
@@ -189,22 +194,23 @@ class TestRocePingPlanEvaluate:
         return [{'host': 'p', 'role': 'prefill', 'ports': ports(1)},
                 {'host': 'd', 'role': 'decode', 'ports': ports(20)}]
 
-    def test_plan_then_evaluate(self, run):
-        res = run(roce_ping, {'action': 'plan', 'nodes': self._nodes()})
-        plan = res['plan']
+    def test_plan_then_verdict(self):
+        plan = roce_filters.roce_mesh_plan(self._nodes())
         assert plan['total'] == 8 and plan['max_load'] == 4
         results = dict((h, [dict(x, ok=True, state='ok') for x in lst])
                        for h, lst in plan['per_node'].items())
-        res = run(roce_ping, {'action': 'evaluate', 'nodes': self._nodes(), 'plan': plan,
-                              'results': results})
-        assert res['report']['ok'] and res['failure_lines'] == []
-        assert 'Result: **PASS**' in res['markdown']
+        verdict = roce_filters.roce_mesh_verdict(self._nodes(), plan, results)
+        assert verdict['report']['ok'] and verdict['failure_lines'] == []
+        assert 'Result: **PASS**' in verdict['markdown']
+        # a lost pair is named in the failure lines
+        results['p'][0] = dict(results['p'][0], ok=False, state='lost')
+        verdict = roce_filters.roce_mesh_verdict(self._nodes(), plan, results, failure_limit=5)
+        assert not verdict['report']['ok'] and verdict['failure_lines']
 
-    def test_plan_error_is_a_clear_failure(self, run):
-        nodes = self._nodes()[:1]
-        res = run(roce_ping, {'action': 'plan', 'nodes': nodes})
-        assert res['failed'] and 'mindie_decode' in res['msg']
+    def test_plan_error_is_a_clear_failure(self):
+        with pytest.raises(AnsibleFilterError, match='mindie_decode'):
+            roce_filters.roce_mesh_plan(self._nodes()[:1])
 
-    def test_evaluate_requires_plan(self, run):
-        res = run(roce_ping, {'action': 'evaluate', 'nodes': self._nodes()})
-        assert res['failed'] and 'plan' in res['msg']
+    def test_module_no_longer_plans(self, run):
+        res = run(roce_ping, {'action': 'plan', 'pings': []})
+        assert res['failed'] and 'action' in res['msg']
