@@ -18,7 +18,7 @@ description:
     exponential backoff. Results are read from stdout (per-packet lines and the summary line); the exit
     code is not trusted on its own, as hccn_tool exits non-zero whenever a packet is lost. The run
     reports every ping and fails only when it cannot run at all.
-  - Which ports ping which, and the verdict over all nodes, are control-node computation: the filters
+  - Which ports ping which, and the verdict over all nodes, are control-node computation done by the filters
     C(ascend.mindie.roce_mesh_plan) and C(ascend.mindie.roce_mesh_verdict) (the
     C(ascend.mindie.roce) role chains them with this module).
 author:
