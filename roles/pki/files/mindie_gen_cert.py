@@ -231,37 +231,46 @@ def _files_under(root):
 
 
 def vendor_import(args, cert_path, key_path, password):
-    """MindIE's CertTools import the certificate and its encrypted key; their KMC library writes the
-    password file and the key store. Every file the configs name must be there afterwards."""
+    """MindIE's CertTools import the certificate and its encrypted key into a private project directory;
+    their KMC library writes the password file (the one file under security/pass/) and the key store
+    (tools/pmt/master/ksfa, tools/pmt/standby/ksfb). Those are then put where the configs name them;
+    anything else the tool did is an error that lists what it wrote."""
     tool = _out(args, "vendor_tool")
     if not os.path.isfile(tool):
         raise mindie_pki.PkiError("--format vendor-kmc needs MindIE's CertTools at %s (shipped in the MindIE image "
                                   "as scripts/config_mindie_server_tls_cert.py); not found: use the image's path "
                                   "with --vendor-tool, or --format plaintext for a MindIE release without KMC" % tool)
-    before = _files_under(args.install_dir)
-    # the inputs the tool imports: a private directory, removed afterwards (the key is encrypted)
-    staging = tempfile.mkdtemp(prefix=".mindie-import-", dir=args.install_dir)
+    project = tempfile.mkdtemp(prefix=".mindie-import-", dir=args.install_dir)
     try:
-        cert_in, key_in = os.path.join(staging, "cert.pem"), os.path.join(staging, "cert.key.pem")
+        os.mkdir(os.path.join(project, "inputs"), 0o700)
+        cert_in, key_in = os.path.join(project, "inputs", "cert.pem"), os.path.join(project, "inputs", "cert.key.pem")
         shutil.copyfile(cert_path, cert_in)
-        shutil.copyfile(key_path, key_in)
-        code, output = converse([args.vendor_python, tool, args.install_dir, "import_cert", cert_in, key_in],
-                                password, args.install_dir, args.vendor_timeout)
+        shutil.copyfile(key_path, key_in)  # the key is encrypted; its password only goes to the prompts
+        code, output = converse([args.vendor_python, tool, project, "import_cert", cert_in, key_in],
+                                password, project, args.vendor_timeout)
+        name = os.path.basename(tool)
+        if code != 0:
+            raise mindie_pki.PkiError("%s import_cert failed (exit %d): %s" % (name, code, output))
+        written = sorted(_files_under(project))
+        pass_files = [f for f in written if f.startswith("security/pass/")]
+        ksf = {"ksf_master_out": "tools/pmt/master/ksfa", "ksf_standby_out": "tools/pmt/standby/ksfb"}
+        if len(pass_files) != 1 or any(rel not in written for rel in ksf.values()):
+            raise mindie_pki.PkiError("%s import_cert succeeded but did not write one password file under security/pass/ "
+                                      "and the key store %s (it wrote: %s)"
+                                      % (name, " and ".join(sorted(ksf.values())), ", ".join(written)))
+        out = {"passwd": _out(args, "pass_out"), "vendor_tool": tool}
+        copies = [(pass_files[0], out["passwd"], 0o400)]
+        for opt, rel in sorted(ksf.items()):
+            out["kmc_" + opt[:-4]] = _out(args, opt)
+            copies.append((rel, out["kmc_" + opt[:-4]], 0o600))
+        for rel, dest, mode in copies:
+            with open(os.path.join(project, rel), "rb") as handle:
+                data = handle.read()
+            _ensure_dir(dest)
+            kmc.atomic_write(dest, data, mode)
+        return out
     finally:
-        shutil.rmtree(staging, ignore_errors=True)
-    if code != 0:
-        raise mindie_pki.PkiError("%s import_cert failed (exit %d): %s" % (os.path.basename(tool), code, output))
-    expected = dict((name, _out(args, name)) for name in ("pass_out", "ksf_master_out", "ksf_standby_out"))
-    missing = sorted(path for path in expected.values() if not os.path.isfile(path))
-    if missing:
-        new = sorted(_files_under(args.install_dir) - before)
-        raise mindie_pki.PkiError("%s import_cert succeeded but wrote none of %s (it wrote: %s); point --pass-out, "
-                                  "--ksf-master-out and --ksf-standby-out at the files this MindIE release reads"
-                                  % (os.path.basename(tool), ", ".join(missing), ", ".join(new) or "nothing"))
-    for path in expected.values():
-        os.chmod(path, 0o400 if path == expected["pass_out"] else 0o600)
-    return {"passwd": expected["pass_out"], "kmc_ksf_master": expected["ksf_master_out"],
-            "kmc_ksf_standby": expected["ksf_standby_out"], "vendor_tool": tool}
+        shutil.rmtree(project, ignore_errors=True)
 
 
 def main(argv=None):

@@ -47,12 +47,12 @@ def _install(tmp_path, tool=TOOL):
     return install
 
 
-def _run(pod, install, *extra):
+def _run(pod, install, *extra, log=None):
     cmd = [pod["python"], "-I", str(pod["bin"] / "mindie_gen_cert.py"), "--security-dir", str(pod["security"]),
            "--install-dir", str(install), "--ip", "198.18.0.31", "--format", "vendor-kmc",
            "--vendor-python", pod["python"]] + list(extra)
     return subprocess.run(cmd, capture_output=True, text=True, check=False, stdin=subprocess.DEVNULL,
-                          env={"PATH": os.environ.get("PATH", "/usr/bin")})
+                          env={"PATH": os.environ.get("PATH", "/usr/bin"), "CERTTOOLS_STANDIN_LOG": str(log or "/dev/null")})
 
 
 def _all_bytes(root):
@@ -61,17 +61,19 @@ def _all_bytes(root):
 
 def test_vendor_tool_writes_the_kmc_files(pod, tmp_path):
     install = _install(tmp_path)
-    proc = _run(pod, install)
+    log = tmp_path / "calls.log"
+    proc = _run(pod, install, log=log)
     assert proc.returncode == 0, proc.stderr
     summary = json.loads(proc.stdout)
     files = summary["files"]
     assert summary["format"] == "vendor-kmc" and files["vendor_tool"].endswith("config_mindie_server_tls_cert.py")
     # called exactly as the document calls it, no password among the arguments
-    calls = [json.loads(line) for line in (install / ".certtools-calls.log").read_text().splitlines()]
-    assert len(calls) == 1 and calls[0][:2] == [str(install), "import_cert"] and len(calls[0]) == 4
+    calls = [json.loads(line) for line in log.read_text().splitlines()]
+    assert len(calls) == 1 and calls[0][1] == "import_cert" and len(calls[0]) == 4
+    assert os.path.dirname(calls[0][0]) == str(install)  # a private project directory inside the install dir
     # the password file is the vendor KMC's ciphertext, and it opens the key MindIE will load
     standin = _standin()
-    password = standin.decrypt(str(install), files["passwd"])
+    password = standin.decrypt(files["passwd"], files["kmc_ksf_master"])
     key = pki.load_private_key(open(files["key"], "rb").read(), password)
     cert = pki.load_cert(open(files["cert"], "rb").read())
     assert pki.public_der(key) == pki.public_der(cert)
@@ -117,4 +119,4 @@ def test_a_tool_that_writes_elsewhere_is_reported(pod, tmp_path):
                                 "open(os.path.join(sys.argv[1], 'other_pwd.txt'), 'w').write('x')\n")
     proc = _run(pod, _install(tmp_path), "--vendor-tool", tool)
     assert proc.returncode == 1
-    assert "wrote none of" in proc.stderr and "other_pwd.txt" in proc.stderr
+    assert "did not write one password file under security/pass/" in proc.stderr and "other_pwd.txt" in proc.stderr

@@ -10,6 +10,7 @@ PKI code, laid out by the rendered items), the memory emptyDirs, MindIE's instal
 stand-in boot.sh that records how it was started. The mounts exist only inside the namespace;
 everything written lands in the test's temporary directory.
 """
+import importlib.util
 import json
 import os
 import re
@@ -32,6 +33,9 @@ REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..', '..',
 POD_SOURCES = {'mindie_gen_cert.py': os.path.join(REPO, 'roles', 'pki', 'files', 'mindie_gen_cert.py'),
                'kmc.py': os.path.join(REPO, 'plugins', 'module_utils', 'kmc.py'),
                'mindie_pki.py': os.path.join(REPO, 'plugins', 'module_utils', 'mindie_pki.py')}
+# MindIE 2.x's CertTools (in the image under MIES_INSTALL_PATH): the test stand-in that checks how it is called
+CERTTOOLS = os.path.join(REPO, 'tests', 'fixtures', 'mindie2-certtools', 'config_mindie_server_tls_cert.py')
+IMAGE_CERTTOOLS = 'scripts/config_mindie_server_tls_cert.py'  # pd_deploy_kmc_tool's default
 COMPONENTS = ('controller', 'coordinator', 'server')
 CA_PASSWORD = 'Ca#Passw0rd-start'
 POD_IP, HOST_IP = '198.18.0.21', '198.18.0.1'
@@ -222,6 +226,9 @@ def _start(host, material, tmp_path, r, deployment, args=None, damage=None, scri
                     (src / name).write_text(script(text) if script and name == os.path.basename(container['command'][-1]) else text)
                 os.chmod(str(src / name), vol['configMap']['defaultMode'])
             mounts.append((path, 'bind-ro', src))
+    (install / 'scripts').mkdir()
+    shutil.copy(CERTTOOLS, str(install / IMAGE_CERTTOOLS))
+    env['CERTTOOLS_STANDIN_LOG'] = str(out / 'certtools_calls')
     mounts.append((env['MIES_INSTALL_PATH'], 'bind', install))  # the image's directory, on disk
     boot_dir = os.path.dirname(env['PD_BOOT_SCRIPT'])
     mounts.append((boot_dir, 'tmpfs', None))  # where the image (or a ConfigMap) has boot.sh
@@ -321,6 +328,13 @@ def _named_files(r, component, install):
     return {k: os.path.normpath(os.path.join(install, v)) for k, v in named.items() if v}
 
 
+def _certtools():
+    spec = importlib.util.spec_from_file_location('certtools_standin', CERTTOOLS)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def _san(cert):
     san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
     return [str(ip) for ip in san.get_values_for_type(x509.IPAddress)], san.get_values_for_type(x509.DNSName)
@@ -339,9 +353,12 @@ def _check_component(pod, r, component, ips, material):
     assert pod.read(files['ca']) == material['ca_pem']
     stored = pod.read(files['passwd']).decode()
     if pod.env['PD_SECRET_FORMAT'] == 'kmc':
-        store = kmc.load_pair(pod.host(files['ksf_master']), pod.host(files['ksf_standby'])).store
-        password = store.decrypt(stored).decode()
-        assert password not in stored
+        # written by MindIE's CertTools (their KMC), never by us; the password reached them at a prompt
+        password = _certtools().decrypt(pod.host(files['passwd']), pod.host(files['ksf_master']))
+        assert stored.startswith(_certtools().HEADER) and password not in stored
+        with open(os.path.join(pod.out, 'certtools_calls')) as handle:
+            calls = handle.read()
+        assert '"import_cert"' in calls and password not in calls
     else:
         assert pod.env['PD_SECRET_FORMAT'] == 'plaintext'
         password = stored
@@ -423,7 +440,8 @@ def test_tls_off_issues_nothing_and_boots(host, material, tmp_path, tls_off):
     pod = _start(host, material, tmp_path, tls_off, 'mindie-ms-coordinator', args=args + EXTRA_ARGS)
     assert pod.env['PD_TLS_ENABLED'] == 'false'
     _check_boot(pod)
-    assert pod.boot()['files'] == []  # nothing in the install dir nor the probe dir at hand-over
+    # nothing in the install dir (beyond the image's own CertTools) nor the probe dir at hand-over
+    assert pod.boot()['files'] == [os.path.join(pod.env['MIES_INSTALL_PATH'], IMAGE_CERTTOOLS)]
     assert 'issuing' not in pod.stderr
 
 
@@ -434,7 +452,8 @@ def test_unknown_component_stops_with_exit_2(host, material, tmp_path, request, 
     assert pod.rc == 2, pod
     assert "ascend.mindie: unknown component 'coordinatr'" in pod.stderr
     assert not pod.booted
-    assert os.listdir(pod.host(pod.env['MIES_INSTALL_PATH'])) == []
+    assert os.listdir(pod.host(pod.env['MIES_INSTALL_PATH'])) == ['scripts']  # the image's, untouched
+    assert os.listdir(pod.host(os.path.join(pod.env['MIES_INSTALL_PATH'], 'scripts'))) == [os.path.basename(IMAGE_CERTTOOLS)]
 
 
 @pytest.mark.parametrize('rel, content, fragment', [
