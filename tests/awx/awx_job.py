@@ -11,12 +11,15 @@ evaluated, plus ``awx_job_id`` and the other ``awx_*``/``tower_*`` job variables
 K8S_AUTH_KUBECONFIG) and ``requirements_collections/`` (installed from the project's
 collections/requirements.yml at project sync) that it puts on ANSIBLE_COLLECTIONS_PATH.
 """
+import base64
+import json
 import os
 import shutil
 import stat
 import subprocess
 import sys
 import sysconfig
+import tempfile
 
 import yaml
 
@@ -137,17 +140,56 @@ def run_job(pdd, playbook, ident, envvars=None, cmdline=None, timeout=900):
                               quiet=True, timeout=timeout)
 
 
-def kubernetes_target(workdir):
-    """The deploy stage's Kubernetes API: the one the integration suite uses (tests/integration/conftest.py,
-    today the Kubernetes API stand-in). Returns an object with ``kubeconfig``, ``objects(plural)`` and
-    ``stop()``; switching to a real control plane is a change of this one line."""
-    from ansible_collections.ascend.mindie.tests.integration.conftest import Standin  # pylint: disable=import-outside-toplevel
-    return Standin(workdir)
+class LabCluster(object):
+    """The lab's real Kubernetes control plane (``atlas_lab.py up --k8s``, tests/lab/k8s): kube-apiserver,
+    controller-manager and scheduler, with the lab nodes as Nodes whose node agents run the pods."""
+
+    def __init__(self, lab_id):
+        with open(os.path.join("/var/lib/ascend-lab", lab_id, "state.json")) as handle:
+            self.k8s = json.load(handle)["k8s"]
+        self.admin = self.k8s["admin_kubeconfig"]
+        self.deployer = self.k8s["deployer_kubeconfig"]
+
+    def kubectl(self, *args, check=True):
+        """kubectl as the cluster's admin (what the test looks at; the jobs never get this)."""
+        proc = subprocess.run([os.path.join(self.k8s["bin_dir"], "kubectl"), "--kubeconfig", self.admin,
+                               "--request-timeout", "30s"] + list(args), stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, universal_newlines=True, timeout=60, check=False)
+        if check and proc.returncode != 0:
+            raise AssertionError("kubectl %s: %s" % (" ".join(args), proc.stdout))
+        return proc.stdout
+
+    def objects(self, plural, namespace):
+        return json.loads(self.kubectl("-n", namespace, "get", plural, "-o", "json"))["items"]
+
+    def version(self):
+        """The API server's MAJOR.MINOR (what pd_deploy_kubernetes_version names)."""
+        server = json.loads(self.kubectl("version", "-o", "json"))["serverVersion"]
+        return "%s.%s" % (server["major"], server["minor"].rstrip("+"))
+
+    def bearer_token(self):
+        with open(self.deployer) as handle:
+            return yaml.safe_load(handle)["users"][0]["user"]["token"]
+
+    def credential_env(self, pdd):
+        """What AWX's "OpenShift or Kubernetes API Bearer Token" credential injects into a job
+        (awx/main/models/credential/injectors.py, kubernetes_bearer_token): host, token, and the API's CA
+        in a 0600 file under env/, with verify_ssl. The credential's inputs are the deployer
+        ServiceAccount's (least privilege: the Role of docs/kubernetes-deployer-role.md)."""
+        with open(self.deployer) as handle:
+            config = yaml.safe_load(handle)
+        cluster = config["clusters"][0]["cluster"]
+        os.makedirs(os.path.join(pdd, "env"), exist_ok=True)
+        handle, path = tempfile.mkstemp(dir=os.path.join(pdd, "env"))
+        with os.fdopen(handle, "wb") as ca_file:
+            os.chmod(path, stat.S_IRUSR | stat.S_IWUSR)
+            ca_file.write(base64.b64decode(cluster["certificate-authority-data"]))
+        return {"K8S_AUTH_HOST": cluster["server"], "K8S_AUTH_API_KEY": config["users"][0]["user"]["token"],
+                "K8S_AUTH_VERIFY_SSL": "True", "K8S_AUTH_SSL_CA_CERT": path}
 
 
 def stats_artifacts(pdd, ident):
     """The set_stats data of a job as AWX stores it (artifact_data of the playbook_on_stats event)."""
-    import json  # pylint: disable=import-outside-toplevel
     events = os.path.join(pdd, "artifacts", ident, "job_events")
     for name in sorted(os.listdir(events)):
         with open(os.path.join(events, name)) as handle:
