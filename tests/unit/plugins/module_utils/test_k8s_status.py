@@ -46,8 +46,8 @@ def test_pod_lines_name_scheduler_reasons_states_and_exits():
 
 
 def test_teardown_names_stuck_pods_with_their_nodes():
-    results = [{"item": "d1", "resources": [{"status": {"conditions": [
-                   {"type": "Ready", "status": "Unknown", "reason": "NodeStatusUnknown"}]}}]},
+    unknown = {"type": "Ready", "status": "Unknown", "reason": "NodeStatusUnknown"}
+    results = [{"item": "d1", "resources": [{"status": {"conditions": [unknown]}}]},
                {"item": "d2", "resources": []},
                {"item": "d3", "resources": [{"status": {}}]}]
     states = k8s_filters.pd_node_states(results)
