@@ -13,6 +13,10 @@ def test_a_summary_that_cannot_be_made_is_published_as_failed(tmp_path):
     pdd = str(tmp_path / "job")
     shutil.copytree(os.path.join(awx_job.ROOT, "playbooks"), os.path.join(pdd, "project", "playbooks"))
     os.makedirs(os.path.join(pdd, "inventory"))
+    # what project sync installs (collections/requirements.yml): this checkout as ascend.mindie
+    coll = os.path.join(pdd, "requirements_collections", "ansible_collections", "ascend")
+    os.makedirs(coll)
+    os.symlink(awx_job.ROOT, os.path.join(coll, "mindie"))
     with open(os.path.join(pdd, "inventory", "hosts.yml"), "w") as handle:
         handle.write("all:\n  hosts:\n    localhost:\n      ansible_connection: local\n")
     # a preflight report that does not parse (a disk that filled up while it was written)
