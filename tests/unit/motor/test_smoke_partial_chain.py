@@ -35,7 +35,7 @@ def _pem(cert):
 
 
 def test_https_with_the_intermediate_ca_alone(tmp_path):
-    root_key, inter_key, leaf_key = (ec.generate_private_key(ec.SECP256R1()) for _ in range(3))
+    root_key, inter_key, leaf_key = (ec.generate_private_key(ec.SECP256R1()) for dummy in range(3))
     root_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "root")])
     root = _cert("root", root_key, root_name, root_key, True)
     inter = _cert("intermediate", inter_key, root.subject, root_key, True)
