@@ -35,6 +35,11 @@ def _connection(url, ca_file=None, timeout=30):
     parts = urlsplit(url)
     if parts.scheme == "https":
         ctx = ssl.create_default_context(cafile=ca_file) if ca_file else ssl.create_default_context()
+        # The smoke stage's CA file is the pki role's components/*/ca/ca.pem: the deployment's
+        # intermediate CA alone. Trust it as an anchor (OpenSSL's partial chain; Python's default only
+        # from 3.13), or the server's chain must reach a root the file does not hold.
+        if ca_file and hasattr(ssl, "VERIFY_X509_PARTIAL_CHAIN"):
+            ctx.verify_flags |= ssl.VERIFY_X509_PARTIAL_CHAIN
         return httplib.HTTPSConnection(parts.hostname, parts.port or 443, timeout=timeout, context=ctx), parts
     if parts.scheme != "http":
         raise SmokeError("url must start with http:// or https://, not %r" % url)
@@ -80,7 +85,7 @@ def request(url, path="/v1/completions", model="", prompt="Hello", max_tokens=8,
         raise SmokeError("%s%s: %s" % (url, path, exc))
     finally:
         conn.close()
-    text, chunks = "", 0
+    text, chunks, trace = "", 0, {}
     if status == 200 and stream:
         for line in raw.splitlines():
             line = line.strip()
@@ -91,18 +96,26 @@ def request(url, path="/v1/completions", model="", prompt="Hello", max_tokens=8,
             except ValueError:
                 continue
             chunks += 1
+            trace = obj.get("ascend_mindie_trace") or trace
             if obj.get("error"):
                 raise SmokeError("stream carried an error: %s" % json.dumps(obj["error"])[:500])
             text += _text_of(obj, chat)
     elif status == 200:
         try:
-            text = _text_of(json.loads(raw), chat)
+            obj = json.loads(raw)
         except ValueError:
             raise SmokeError("answer is not JSON: %s" % raw[:500])
+        text = _text_of(obj, chat)
+        trace = (obj.get("ascend_mindie_trace") if isinstance(obj, dict) else None) or {}
     match = TRACE.search(text)
+    if not isinstance(trace, dict):
+        trace = {}
+    # the lab's engine names who served a request in the text and in ascend_mindie_trace (also when
+    # Prefill answered alone, which the text cannot show)
     return {"status": status, "text": text, "chunks": chunks, "ttfb_ms": round(ttfb * 1000, 1),
-            "total_ms": round(total * 1000, 1), "prefill": match.group("prefill") if match else None,
-            "decode": match.group("decode") if match else None, "raw": raw if status != 200 else ""}
+            "total_ms": round(total * 1000, 1),
+            "prefill": match.group("prefill") if match else trace.get("prefill"),
+            "decode": match.group("decode") if match else trace.get("decode"), "raw": raw if status != 200 else ""}
 
 
 def check(result, expect_trace=False, min_chars=1):
@@ -112,8 +125,38 @@ def check(result, expect_trace=False, min_chars=1):
         problems.append("HTTP %s: %s" % (result["status"], result["raw"][:500]))
     elif len(result["text"].strip()) < min_chars:
         problems.append("empty answer")
+    elif expect_trace and result["prefill"] and not result["decode"]:
+        problems.append("answered by Prefill alone (%s), no Decode instance took part: %r"
+                        % (result["prefill"], result["text"][:200]))
     elif expect_trace and not (result["prefill"] and result["decode"]):
         problems.append("the answer does not name the Prefill and Decode instances: %r" % result["text"][:200])
+    return problems
+
+
+def pd_roles_missing(pods):
+    """Problems when the Prefill or the Decode role has no Ready pod (label ascend.mindie/role, as
+    pd_deploy's MindIE 3.x pods carry it). mindie-motor's Coordinator stays ready and keeps answering
+    with Prefill alone when no Decode instance is registered (InstanceReadiness.ONLY_PREFILL routes
+    requests single-node): an answer then proves nothing about Prefill/Decode disaggregation."""
+    seen = {"prefill": [], "decode": []}
+    ready = {"prefill": [], "decode": []}
+    for pod in pods:
+        meta = pod.get("metadata") or {}
+        role = (meta.get("labels") or {}).get("ascend.mindie/role")
+        if role not in seen or meta.get("deletionTimestamp"):
+            continue
+        seen[role].append(meta.get("name"))
+        conds = (pod.get("status") or {}).get("conditions") or []
+        if any(c.get("type") == "Ready" and c.get("status") == "True" for c in conds):
+            ready[role].append(meta.get("name"))
+    problems = []
+    for role in ("prefill", "decode"):
+        if not ready[role]:
+            problems.append("no %s pod is Ready (%s)" % (role.capitalize(), ", ".join(seen[role]) + " not Ready"
+                                                         if seen[role] else "none exists"))
+    if problems and ready["prefill"] and not ready["decode"]:
+        problems[-1] += (": MindIE 3.x's Coordinator then answers from Prefill alone (%s), so an answer does not"
+                         " show Prefill/Decode disaggregation" % ", ".join(ready["prefill"]))
     return problems
 
 
@@ -159,9 +202,10 @@ def entrance_scheme(generation, tls_enabled, v3_infer_tls=False):
 
 
 def attempt(url, path, model, prompt, max_tokens, stream, ca_file, timeout, expect_trace, wait, delay=3.0,
-            readiness_url=None, sleep=time.sleep):
+            readiness_url=None, sleep=time.sleep, extra_check=None):
     """Retry one request until it answers or `wait` seconds pass (a fresh deployment may still be
-    registering instances). Returns (result or None, problems, attempts, readiness (status, body))."""
+    registering instances). `extra_check()` returns more problems with an answer (e.g. pd_roles_missing
+    on the deployment's pods). Returns (result or None, problems, attempts, readiness (status, body))."""
     deadline = time.monotonic() + max(float(wait), 0)
     attempts, problems, result = 0, [], None
     while True:
@@ -169,6 +213,8 @@ def attempt(url, path, model, prompt, max_tokens, stream, ca_file, timeout, expe
         try:
             result = request(url, path, model, prompt, max_tokens, stream, ca_file, timeout)
             problems = check(result, expect_trace)
+            if not problems and extra_check is not None:
+                problems = extra_check()
         except SmokeError as exc:
             result, problems = None, [str(exc)]
         if not problems or time.monotonic() + delay > deadline:

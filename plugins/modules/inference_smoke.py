@@ -20,6 +20,9 @@ description:
     readiness endpoint with HTTP 200 and a body with C(ready) false while not ready, so the body tells why).
   - The answer names the Prefill and Decode instances when the engine reports them (the lab's engine
     does; O(expect_trace) then requires it).
+  - With O(generation=3) and O(namespace), an answer counts only while a Prefill and a Decode pod of the
+    deployment (label C(ascend.mindie/role)) are Ready, because MindIE 3.x's Coordinator answers from
+    Prefill alone when no Decode instance is registered.
   - Sends a request only; it changes nothing (in check mode it still sends it, being read-only).
 author:
   - ascend.mindie contributors (@ascend-mindie)
@@ -158,21 +161,42 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.ascend.mindie.plugins.module_utils import inference_smoke as smoke
 
 
+def list_pods(module, events=False):
+    """The deployment's pods (and the namespace's events) as dicts."""
+    p = module.params
+    from kubernetes import client, config
+    config.load_kube_config(config_file=p['kubeconfig'], context=p['context'])
+    api = client.CoreV1Api()
+    selector = "app.kubernetes.io/instance=%s" % p['instance'] if p['instance'] else None
+    to_dict = api.api_client.sanitize_for_serialization
+    pods = [to_dict(x) for x in api.list_namespaced_pod(p['namespace'], label_selector=selector).items]
+    found = []
+    if events:
+        try:
+            found = [to_dict(e) for e in api.list_namespaced_event(p['namespace']).items]
+        except Exception:  # e.g. a least-privilege deployer without events: the pod states alone
+            found = []
+    return pods, found
+
+
 def not_ready_pods(module):
     """The deployment's pods that are not Ready, and why (probe-failure events included)."""
-    p = module.params
     try:
-        from kubernetes import client, config
-        config.load_kube_config(config_file=p['kubeconfig'], context=p['context'])
-        api = client.CoreV1Api()
-        selector = "app.kubernetes.io/instance=%s" % p['instance'] if p['instance'] else None
-        pods = api.list_namespaced_pod(p['namespace'], label_selector=selector)
-        events = api.list_namespaced_event(p['namespace'])
-        to_dict = api.api_client.sanitize_for_serialization
-        return smoke.pod_states([to_dict(x) for x in pods.items], [to_dict(e) for e in events.items]) or [
-            "all %d pod(s) Ready" % len(pods.items)]
+        pods, events = list_pods(module, events=True)
+        return smoke.pod_states(pods, events) or ["all %d pod(s) Ready" % len(pods)]
     except Exception as exc:  # the answer's failure is the point; the listing is extra detail
-        return ["cannot list the pods of namespace %s: %s" % (p['namespace'], exc)]
+        return ["cannot list the pods of namespace %s: %s" % (module.params['namespace'], exc)]
+
+
+def pd_check(module):
+    """MindIE 3.x: an answer counts only while Prefill and Decode both have a Ready pod (its Coordinator
+    answers from Prefill alone otherwise). No listing possible: the answer alone decides, with a warning."""
+    try:
+        pods = list_pods(module)[0]
+    except Exception as exc:
+        module.warn("cannot list the pods of namespace %s to check Prefill and Decode: %s" % (module.params['namespace'], exc))
+        return []
+    return smoke.pd_roles_missing(pods)
 
 
 def main():
@@ -208,17 +232,21 @@ def main():
                                       p['address'], p['port'])
     if not url.startswith(('http://', 'https://')):
         module.fail_json(msg="url must start with http:// or https://, not %r" % url)
+    # 3.x deployed by pd_deploy: the pods' role labels tell whether Decode took part
+    extra = (lambda: pd_check(module)) if p['generation'] == 3 and p['namespace'] else None
     result, problems, attempts, ready = smoke.attempt(
         url, p['path'], p['model'], p['prompt'], p['max_tokens'], p['stream'], p['ca_file'], p['timeout'],
-        p['expect_trace'], p['wait'], readiness_url=p['readiness_url'])
+        p['expect_trace'], p['wait'], readiness_url=p['readiness_url'], extra_check=extra)
     if problems:
-        msg = "No answer from %s%s after %d attempt(s) in %ss: %s." % (
-            url, p['path'], attempts, p['wait'], "; ".join(problems))
+        if extra is not None:  # whatever went wrong: say whether Prefill or Decode is missing too
+            problems += [x for x in extra() if x not in problems]
+        msg = "No answer from %s%s%s after %d attempt(s) in %ss: %s." % (
+            url, p['path'], " through Prefill and Decode" if extra else "", attempts, p['wait'], "; ".join(problems))
         if p['readiness_url']:
             msg += " Readiness %s: %s %s" % (p['readiness_url'], ready[0], ready[1])
         pods = not_ready_pods(module) if p['namespace'] else []
         if pods:
-            msg += " Pods not ready: %s." % "; ".join(pods)
+            msg += (" Pods: %s." if pods[0].startswith(("all ", "cannot ")) else " Pods not ready: %s.") % "; ".join(pods)
         module.fail_json(msg=msg, attempts=attempts, url=url, pods=pods,
                          readiness={'status': ready[0], 'body': ready[1]})
     module.exit_json(changed=False, url=url, answer=result['text'], ttfb_ms=result['ttfb_ms'], total_ms=result['total_ms'],

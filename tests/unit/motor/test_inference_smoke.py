@@ -44,3 +44,33 @@ def test_check_answers():
     assert smoke.check(dict(ok, prefill=None), expect_trace=True)
     assert smoke.check(dict(ok, text=" "))[0] == "empty answer"
     assert smoke.check(dict(ok, status=503, raw="busy"))[0].startswith("HTTP 503")
+
+
+def test_check_names_prefill_alone():
+    """The lab engine's trace without a Decode: MindIE 3.x fell back to Prefill alone."""
+    alone = {"status": 200, "text": "the", "prefill": "mindie-server-p0-x/prefill-0@198.18.3.80:1025", "decode": None,
+             "raw": ""}
+    problems = smoke.check(alone, expect_trace=True)
+    assert problems and problems[0].startswith("answered by Prefill alone (mindie-server-p0-x/prefill-0")
+    assert smoke.check(alone) == []  # without the trace demand the answer alone passes: hence pd_roles_missing
+
+
+def _pod(name, role, ready, deleting=False):
+    meta = {"name": name, "labels": {"ascend.mindie/role": role}}
+    if deleting:
+        meta["deletionTimestamp"] = "2026-12-06T15:00:00Z"
+    return {"metadata": meta, "status": {"conditions": [{"type": "Ready", "status": "True" if ready else "False"}]}}
+
+
+def test_pd_roles_missing():
+    both = [_pod("mindie-motor-coordinator-a", "coordinator", True), _pod("mindie-server-p0-a", "prefill", True),
+            _pod("mindie-server-d0-a", "decode", True)]
+    assert smoke.pd_roles_missing(both) == []
+    # Decode scaled to 0: the Coordinator answers from Prefill alone, and the message says so
+    no_d = smoke.pd_roles_missing(both[:2])
+    assert len(no_d) == 1 and no_d[0].startswith("no Decode pod is Ready (none exists): MindIE 3.x's Coordinator then"
+                                                 " answers from Prefill alone (mindie-server-p0-a)")
+    # a Decode pod that is going away or not Ready does not count
+    assert "mindie-server-d0-b not Ready" in smoke.pd_roles_missing(both[:2] + [_pod("mindie-server-d0-b", "decode", False)])[0]
+    assert "none exists" in smoke.pd_roles_missing(both[:2] + [_pod("mindie-server-d0-a", "decode", True, deleting=True)])[0]
+    assert smoke.pd_roles_missing([]) == ["no Prefill pod is Ready (none exists)", "no Decode pod is Ready (none exists)"]

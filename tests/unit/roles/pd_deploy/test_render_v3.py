@@ -44,7 +44,9 @@ def test_v3_objects(render):
 
     d0 = deps['mindie-server-d0']['spec']['template']['spec']
     env = {e['name']: e.get('value') for e in d0['containers'][0]['env']}
-    assert env['ROLE'] == 'decode' and env['JOB_NAME'] == 'mindie-motor-d0' and env['MOTOR_DEVICE_COUNT'] == '2'
+    # one instance per pod: a replacement pod registers anew (the Controller refuses a JOB_NAME it has)
+    assert env['ROLE'] == 'decode' and env['JOB_NAME'] == 'mindie-motor-$(POD_NAME)' and env['MOTOR_DEVICE_COUNT'] == '2'
+    assert [e['valueFrom']['fieldRef']['fieldPath'] for e in d0['containers'][0]['env'] if e['name'] == 'POD_NAME'] == ['metadata.name']
     assert env['USER_CONFIG_PATH'] == '/mnt/configmap/user_config.json'
     assert env['CONTROLLER_SERVICE'] == 'mindie-motor-controller-service.mindie.svc.cluster.local'
     assert env['COORDINATOR_SERVICE'] == 'mindie-motor-coordinator-mgmt.mindie.svc.cluster.local'
