@@ -60,7 +60,10 @@ options:
     description: With O(namespace), only the pods labelled C(app.kubernetes.io/instance) = this.
     type: str
   kubeconfig:
-    description: Kubeconfig for the pod listing; empty = the default.
+    description:
+      - Kubeconfig for the pod listing. Empty = C(K8S_AUTH_KUBECONFIG), else the C(K8S_AUTH_HOST),
+        C(K8S_AUTH_API_KEY), C(K8S_AUTH_SSL_CA_CERT) and C(K8S_AUTH_VERIFY_SSL) environment (as kubernetes.core
+        reads it; an AWX Kubernetes credential sets it), else the default kubeconfig.
     type: path
   context:
     description: Kubeconfig context for the pod listing.
@@ -156,17 +159,36 @@ url:
   type: str
 '''
 
+import os
+
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.ascend.mindie.plugins.module_utils import inference_smoke as smoke
 
 
+def core_api(params, env=None):
+    """A CoreV1Api from the kubeconfig, or from the K8S_AUTH_* environment kubernetes.core reads (what an
+    AWX Kubernetes bearer-token credential injects) when no kubeconfig is given."""
+    from kubernetes import client, config
+    env = os.environ if env is None else env
+    kubeconfig = params.get('kubeconfig') or env.get('K8S_AUTH_KUBECONFIG')
+    if not kubeconfig and env.get('K8S_AUTH_HOST'):
+        cfg = client.Configuration()
+        cfg.host = env['K8S_AUTH_HOST']
+        if env.get('K8S_AUTH_API_KEY'):
+            cfg.api_key = {'authorization': 'Bearer ' + env['K8S_AUTH_API_KEY']}
+        cfg.verify_ssl = env.get('K8S_AUTH_VERIFY_SSL', 'true').lower() not in ('false', 'no', '0', 'off')
+        if env.get('K8S_AUTH_SSL_CA_CERT'):
+            cfg.ssl_ca_cert = env['K8S_AUTH_SSL_CA_CERT']
+        return client.CoreV1Api(client.ApiClient(cfg))
+    config.load_kube_config(config_file=kubeconfig, context=params.get('context') or env.get('K8S_AUTH_CONTEXT'))
+    return client.CoreV1Api()
+
+
 def list_pods(module, events=False):
     """The deployment's pods (and the namespace's events) as dicts."""
     p = module.params
-    from kubernetes import client, config
-    config.load_kube_config(config_file=p['kubeconfig'], context=p['context'])
-    api = client.CoreV1Api()
+    api = core_api(p)
     selector = "app.kubernetes.io/instance=%s" % p['instance'] if p['instance'] else None
     to_dict = api.api_client.sanitize_for_serialization
     pods = [to_dict(x) for x in api.list_namespaced_pod(p['namespace'], label_selector=selector).items]

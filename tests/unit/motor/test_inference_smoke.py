@@ -1,6 +1,8 @@
 # Copyright: (c) 2026, ascend.mindie contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """The smoke helper's rules that need no server: entrance scheme, readiness body, pod states."""
+import pytest
+
 from ansible_collections.ascend.mindie.plugins.module_utils import inference_smoke as smoke
 
 
@@ -74,3 +76,17 @@ def test_pd_roles_missing():
     assert "mindie-server-d0-b not Ready" in smoke.pd_roles_missing(both[:2] + [_pod("mindie-server-d0-b", "decode", False)])[0]
     assert "none exists" in smoke.pd_roles_missing(both[:2] + [_pod("mindie-server-d0-a", "decode", True, deleting=True)])[0]
     assert smoke.pd_roles_missing([]) == ["no Prefill pod is Ready (none exists)", "no Decode pod is Ready (none exists)"]
+
+
+def test_pod_listing_uses_the_k8s_auth_environment_without_a_kubeconfig(tmp_path):
+    """What an AWX Kubernetes credential injects is enough to list the pods."""
+    pytest.importorskip("kubernetes")
+    from ansible_collections.ascend.mindie.plugins.modules import inference_smoke as module
+    ca = tmp_path / "ca.pem"
+    ca.write_text("x")
+    api = module.core_api({"kubeconfig": None, "context": None},
+                          {"K8S_AUTH_HOST": "https://198.18.0.1:6443", "K8S_AUTH_API_KEY": "tok",
+                           "K8S_AUTH_SSL_CA_CERT": str(ca), "K8S_AUTH_VERIFY_SSL": "true"})
+    cfg = api.api_client.configuration
+    assert cfg.host == "https://198.18.0.1:6443" and cfg.api_key == {"authorization": "Bearer tok"}
+    assert cfg.verify_ssl is True and cfg.ssl_ca_cert == str(ca)
