@@ -39,7 +39,7 @@ sanity: venv collection
 	bash tests/scripts/sanity.sh
 
 unit: venv collection
-	$(BIN)/python -m pytest -q -n 2 tests/unit
+	$(BIN)/python -m pytest -q -rs -n 2 tests/unit
 
 lint: venv collection
 	$(BIN)/ansible-lint --profile production

@@ -85,7 +85,7 @@ def main():
         rc = run(["bash", "tests/scripts/sanity.sh"], "sanity")[0]
         record("ansible-test sanity", rc == 0)
     if "unit" in stages:
-        rc, out = run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-n", "2", "tests/unit"], "unit")
+        rc, out = run([sys.executable, "-m", "pytest", "-q", "-rs", "-p", "no:cacheprovider", "-n", "2", "tests/unit"], "unit")
         counts = pytest_counts(out)
         passed += counts["passed"]
         failed += counts["failed"] + counts["error"]
