@@ -23,24 +23,12 @@ import urllib.request
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "..", "..", "plugins", "module_utils"))
 import inference_smoke as smoke  # noqa: E402  pylint: disable=wrong-import-position
+from pod_proc import pod_process  # noqa: E402  pylint: disable=wrong-import-position
 
 
 def controller_pid(pod_ip):
-    """The `python -m motor.controller.main` process whose environment has POD_IP=pod_ip."""
-    for pid in os.listdir("/proc"):
-        if not pid.isdigit():
-            continue
-        try:
-            with open("/proc/%s/cmdline" % pid, "rb") as fh:
-                argv = [a.decode("utf-8", "replace") for a in fh.read().split(b"\0") if a]
-            if argv[-2:] != ["-m", "motor.controller.main"]:
-                continue
-            with open("/proc/%s/environ" % pid, "rb") as fh:
-                if ("POD_IP=%s" % pod_ip).encode() in fh.read().split(b"\0"):
-                    return int(pid)
-        except OSError:
-            continue
-    return None
+    """The `python -m motor.controller.main` process of the pod."""
+    return pod_process(pod_ip, ["-m", "motor.controller.main"])
 
 
 def ready(url, ca):

@@ -18,25 +18,13 @@ import stat
 import sys
 import urllib.request
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from pod_proc import pod_process  # noqa: E402  pylint: disable=wrong-import-position
+
 
 def find_process(pod_ip, role):
-    want = ["motor_pod.py", "start", role]
-    for pid in os.listdir("/proc"):
-        if not pid.isdigit():
-            continue
-        try:
-            with open("/proc/%s/cmdline" % pid, "rb") as fh:
-                argv = [a.decode("utf-8", "replace") for a in fh.read().split(b"\0") if a]
-            if not (len(argv) >= 3 and argv[-3].endswith(want[0]) and argv[-2:] == want[1:]):
-                continue
-            with open("/proc/%s/environ" % pid, "rb") as fh:
-                env = dict(e.decode("utf-8", "replace").split("=", 1) for e in fh.read().split(b"\0") if b"=" in e)
-        except OSError:
-            continue
-        if env.get("POD_IP") == pod_ip:
-            return int(pid)
-    return None
-
+    """The pod's `motor_pod.py start <role>` process."""
+    return pod_process(pod_ip, ["start", role], first_suffix="motor_pod.py")
 
 def layout(root):
     files, dirs = {}, {}
