@@ -27,8 +27,8 @@ def node_rows(hosts, host_vars):
     for host, hv in zip(hosts, host_vars):
         npu = _get(_get(hv, "ansible_facts", {}) or {}, "ascend_npu", {}) or {}
         model = npu["model_name"] if "model_name" in npu else npu.get("model", "not checked")
-        rows.append("%s (%s): %s, %s NPU(s)" % (host, _get(hv, "mindie_node_role", "?"), model,
-                                                 npu.get("npu_count", "?")))
+        role = _get(hv, "mindie_node_role", "?")
+        rows.append("%s (%s): %s, %s NPU(s)" % (host, role, model, npu.get("npu_count", "?")))
     return rows
 
 

@@ -26,6 +26,7 @@ def find_process(pod_ip, role):
     """The pod's `motor_pod.py start <role>` process."""
     return pod_process(pod_ip, ["start", role], first_suffix="motor_pod.py")
 
+
 def layout(root):
     files, dirs = {}, {}
     for base, subdirs, names in os.walk(root):
