@@ -667,9 +667,8 @@ def object_clashes(planned, existing, instance, manager='ascend.mindie'):
         if key in names and not ours:
             owner = labels.get('app.kubernetes.io/instance') if labels.get('app.kubernetes.io/managed-by') == manager \
                 else None
-            out.append('%s %s/%s exists and belongs to %s' % (key[0], key[1], key[2],
-                                                             'pd_deploy instance %s' % owner if owner
-                                                             else 'someone else (e.g. MindIE\'s deploy.sh)'))
+            whose = 'pd_deploy instance %s' % owner if owner else 'someone else (e.g. MindIE\'s deploy.sh)'
+            out.append('%s %s/%s exists and belongs to %s' % (key[0], key[1], key[2], whose))
         if obj.get('kind') == 'Service' and key not in names:
             for port in (obj.get('spec') or {}).get('ports') or []:
                 if port.get('nodePort') and int(port['nodePort']) in ports:
