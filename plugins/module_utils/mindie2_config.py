@@ -318,11 +318,27 @@ def check_consistency(configs):
     return errors
 
 
+KMC_KEYS = ('kmc_ksf_master', 'kmc_ksf_standby', 'kmcKsfMaster', 'kmcKsfStandby', 'interNodeKmcKsfMaster',
+            'interNodeKmcKsfStandby')
+
+
+def strip_kmc(data):
+    """Without KMC (MindIE-Motor after 2025-12-27) the keystore keys are read by nothing: drop them, so no
+    configuration names a file that the deployment does not provide."""
+    if isinstance(data, dict):
+        return dict((k, strip_kmc(v)) for k, v in data.items() if k not in KMC_KEYS)
+    if isinstance(data, list):
+        return [strip_kmc(v) for v in data]
+    return data
+
+
 def build_and_check(bases, computed, overrides, kmc, layout):
     """Return (configs, errors): base <- computed <- overrides per file, then every check."""
     configs = {}
     for name in ('config.json', 'ms_controller.json', 'ms_coordinator.json', 'http_client_ctl.json'):
         configs[name] = merge(bases.get(name) or {}, computed.get(name) or {}, overrides.get(name) or {})
+        if not kmc:
+            configs[name] = strip_kmc(configs[name])
     errors = []
     errors += check_server(configs['config.json'], kmc, single=layout == 'single')
     errors += check_controller(configs['ms_controller.json'], kmc)

@@ -103,8 +103,9 @@ def test_oracle_05_control_labels_and_service(rendered):
 def test_oracle_06_07_npus_and_world_size(rendered):
     dep = _deps(rendered)['mindie-server']
     res = _pod(dep)['containers'][0]['resources']
-    npus = res['requests']['huawei.com/Ascend910']
-    assert npus == res['limits']['huawei.com/Ascend910']
+    npus = int(res['requests']['huawei.com/Ascend910'])
+    assert res['requests']['huawei.com/Ascend910'] == res['limits']['huawei.com/Ascend910']
+    assert isinstance(res['requests']['huawei.com/Ascend910'], str)  # a quantity, as server-side apply wants
     server = _configs(rendered)['config.json']
     world = server['BackendConfig']['ModelDeployConfig']['ModelConfig'][0]['worldSize']
     assert all(len(ids) == world for ids in server['BackendConfig']['npuDeviceIds'])

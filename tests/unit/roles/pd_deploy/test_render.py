@@ -100,8 +100,8 @@ def test_npu_requests_equal_and_only_on_servers(single, multi):
         for name, dep in _deployments(r).items():
             res = _container(dep)['resources']
             if name == 'mindie-server':
-                assert res['requests']['huawei.com/Ascend910'] == expected
-                assert res['limits']['huawei.com/Ascend910'] == expected
+                assert res['requests']['huawei.com/Ascend910'] == str(expected)
+                assert res['limits']['huawei.com/Ascend910'] == str(expected)
             else:
                 assert 'huawei.com/Ascend910' not in res.get('requests', {})
             # every container has cpu and memory requests and limits
@@ -114,7 +114,7 @@ def test_a3_gets_sixteen_npus(render):
                {'mindie_layout': 'single', 'pd_deploy_hardware': 'a3', 'mindie_secret_format': 'plaintext'}, key='a3')
     assert r.rc == 0, r.output[-3000:]
     res = _container(r.get('Deployment', 'mindie-server'))['resources']
-    assert res['requests']['huawei.com/Ascend910'] == res['limits']['huawei.com/Ascend910'] == 16
+    assert res['requests']['huawei.com/Ascend910'] == res['limits']['huawei.com/Ascend910'] == '16'
 
 
 def test_coordinator_memory_follows_request_limits(multi, single):
