@@ -100,9 +100,9 @@ CASES = [
     ("namespace-does-not-exist", DEPLOY_ONLY, _set(mindie_namespace="no-such-ns"),
      {"pd_deploy_hardware": "a2", "pd_deploy_create_namespace": False}, None, None,
      [r"Failed to create object: .*namespaces \\?\"no-such-ns\\?\" not found"], DEPLOY_REPORTS),
-    ("boot-script-unreadable", DEPLOY_ONLY, None,
-     {"pd_deploy_hardware": "a2", "pd_deploy_boot_script_src": "/nonexistent/boot.sh"}, None, None,
-     [r"/nonexistent/boot\.sh"], DEPLOY_REPORTS),
+    ("mindie-release-missing", DEPLOY_ONLY, None,
+     {"pd_deploy_hardware": "a2", "pd_deploy_mindie_release": "/nonexistent/deploy_scripts"}, None, None,
+     [r"pd_deploy_mindie_release /nonexistent/deploy_scripts does not exist"], ()),
 ]
 
 # Confirmed broken promises (see the report): the suite stays green while they stay visible.
