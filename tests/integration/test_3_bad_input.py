@@ -98,7 +98,8 @@ CASES = [
     ("namespace-invalid-name", DEPLOY_ONLY, _set(mindie_namespace="Mindie_NS"), {"pd_deploy_hardware": "a2"},
      None, None, [r"Mindie_NS"], ()),
     ("namespace-does-not-exist", DEPLOY_ONLY, _set(mindie_namespace="no-such-ns"),
-     {"pd_deploy_hardware": "a2", "pd_deploy_create_namespace": False}, None, None,
+     # its own NodePort: the converged instance holds the default one (mindie2's NodePort clash check)
+     {"pd_deploy_hardware": "a2", "pd_deploy_create_namespace": False, "pd_deploy_node_port": 31016}, None, None,
      [r"Failed to create object: .*namespaces \\?\"no-such-ns\\?\" not found"], DEPLOY_REPORTS),
     ("mindie-release-missing", DEPLOY_ONLY, None,
      {"pd_deploy_hardware": "a2", "pd_deploy_mindie_release": "/nonexistent/deploy_scripts"}, None, None,
