@@ -92,6 +92,8 @@ class Jobs(object):
             "pd_deploy_kubernetes_version": "1.30",
             "pd_deploy_wait_timeout": 30,
             "pd_deploy_wait_delay": 1,
+            # MindIE's release material: our release-shaped fixture
+            "pd_deploy_mindie_release": os.path.join(awx_job.ROOT, "tests", "fixtures", "mindie2-release"),
             # the lab nodes have no package repositories: haveged from the lab's package directory
             "entropy_package_source": "local",
         }
