@@ -100,6 +100,20 @@ def test_oracle_05_control_labels_and_service(rendered):
         assert 'accelerator' not in _pod(deps[name]).get('nodeSelector', {})
 
 
+def test_config_files_each_pod_mounts_as_mindies_yamls(rendered):
+    """Fact sheet 8 (volumes): the Coordinator also gets ms_controller.json, which its boot.sh branch
+    copies into conf/ (2.5); without the mount MindIE's cp fails in the pod."""
+    if rendered.variant != 'multi':
+        pytest.skip('the single-machine pod takes its configs from config-file-path')
+    want = {'mindie-ms-controller': {'ms_controller.json', 'http_client_ctl.json'},
+            'mindie-ms-coordinator': {'ms_controller.json', 'ms_coordinator.json', 'http_client_ctl.json'},
+            'mindie-server': {'config.json', 'http_client_ctl.json'}}
+    for name, dep in _deps(rendered).items():
+        got = {m['mountPath'].rsplit('/', 1)[1] for m in _pod(dep)['containers'][0]['volumeMounts']
+               if m['mountPath'].startswith('/mnt/configmap/') and m['mountPath'].endswith('.json')}
+        assert got == want[name], (name, got)
+
+
 def test_oracle_06_07_npus_and_world_size(rendered):
     dep = _deps(rendered)['mindie-server']
     res = _pod(dep)['containers'][0]['resources']
