@@ -456,8 +456,8 @@ def _check_fit(desc, usable, stage):
         p_count, d_count = desc.get('p_instances'), desc.get('d_instances')
         if not all(isinstance(v, int) and not isinstance(v, bool) for v in (p_count, d_count)):
             return []
-        # Every Server pod takes npi NPUs of one node; count how many pods the nodes can hold.
-        slots = sum(count // npi for count in devices)
+        # Same rule as the role's placement (server_slots): one Server pod per node (anti-affinity).
+        slots = server_slots(devices, npi)
         if p_count + d_count > slots:
             return [violation('instances_fit', stage, None,
                               '%d P + %d D instances x %d NPUs need %d Server pods, but the %d P/D node(s) hold '
@@ -467,12 +467,48 @@ def _check_fit(desc, usable, stage):
                               'nodes to mindie_prefill/mindie_decode')]
     elif desc.get('layout') == 'single':
         p_rate, d_rate = desc.get('p_rate'), desc.get('d_rate')
-        if all(isinstance(v, int) and not isinstance(v, bool) for v in (p_rate, d_rate)) and p_rate + d_rate > npi:
-            return [violation('rates_fit', stage, None,
-                              'mindie_p_rate + mindie_d_rate = %d is more than the %d NPUs of the pod'
-                              % (p_rate + d_rate, npi), p_rate + d_rate,
-                              'keep mindie_p_rate + mindie_d_rate at most %d (0/0 lets MindIE choose)' % npi)]
+        if all(isinstance(v, int) and not isinstance(v, bool) for v in (p_rate, d_rate)):
+            try:
+                single_machine_sizing(min(devices), desc.get('npus_per_instance') or 0, p_rate, d_rate)
+            except ValueError as exc:
+                return [violation('rates_fit', stage, None, str(exc), p_rate + d_rate,
+                                  'lower mindie_p_rate/mindie_d_rate or mindie_npus_per_instance (0/0 lets MindIE choose)')]
     return []
+
+
+def server_slots(node_npus, npus_per_pod):
+    """How many multi-machine Server pods the nodes hold.
+
+    The role places Server pods with a required pod anti-affinity on the hostname (one P or D instance
+    per node, as MindIE's commented-out affinity intends), so a node holds one pod if it has the NPUs,
+    else none. preflight (deployment_check) and the deploy stage both use this rule.
+    """
+    return sum(1 for count in node_npus if count >= npus_per_pod)
+
+
+def single_machine_sizing(node_npus, npus_per_instance, p_rate, d_rate):
+    """World size per P/D instance, instance count and pod NPUs of the single-machine layout.
+
+    MindIE's gen_config_single_container.py splits the pod's NPUs into instances of ``worldSize``
+    (``tp``) NPUs each, so the pod requests their sum and ``worldSize`` is per instance. With rates
+    0/0 (automatic) and no explicit size, two instances (one P, one D) split the node.
+    Raises ValueError with the reason when the request cannot work.
+    """
+    node_npus, npi, p_rate, d_rate = int(node_npus), int(npus_per_instance or 0), int(p_rate), int(d_rate)
+    instances = p_rate + d_rate
+    if npi <= 0:
+        npi = node_npus // (instances or 2)
+    if npi < 1:
+        raise ValueError('mindie_p_rate + mindie_d_rate = %d instances do not fit %d NPUs' % (instances, node_npus))
+    if not instances:
+        instances = node_npus // npi
+    if instances < 2:
+        raise ValueError('%d NPUs per instance leave room for %d instance(s) on a %d-NPU node; PD needs at least '
+                         'one P and one D' % (npi, instances, node_npus))
+    if instances * npi > node_npus:
+        raise ValueError('%d instances x %d NPUs (mindie_p_rate + mindie_d_rate x mindie_npus_per_instance) need %d '
+                         'NPUs, more than the node\'s %d' % (instances, npi, instances * npi, node_npus))
+    return {'world_size': npi, 'instances': instances, 'pod_npus': instances * npi}
 
 
 def _die(device):
@@ -602,3 +638,37 @@ def render_markdown(report):
         lines.append('No violations.')
     lines.append('')
     return '\n'.join(lines)
+
+
+def object_clashes(planned, existing, instance, manager='ascend.mindie'):
+    """Why applying ``planned`` would collide with objects that are not this instance's ('' = none).
+
+    ``existing``: objects read from the cluster (the planned names in the namespace, and every
+    NodePort Service). An object of the same kind and name made by MindIE's own deploy.sh or by
+    another instance would be taken over (and a Deployment's immutable selector makes the apply fail);
+    a NodePort already used by another Service makes the Service apply fail.
+    """
+    names = {(o['kind'], o['metadata'].get('namespace'), o['metadata']['name']) for o in planned}
+    ports = {}
+    for obj in planned:
+        if obj['kind'] == 'Service':
+            for port in (obj.get('spec') or {}).get('ports') or []:
+                if port.get('nodePort'):
+                    ports[int(port['nodePort'])] = obj['metadata']['name']
+    out = []
+    for obj in existing:
+        meta = obj.get('metadata') or {}
+        labels = meta.get('labels') or {}
+        key = (obj.get('kind'), meta.get('namespace'), meta.get('name'))
+        ours = labels.get('app.kubernetes.io/managed-by') == manager and \
+            labels.get('app.kubernetes.io/instance') == instance
+        if key in names and not ours:
+            owner = labels.get('app.kubernetes.io/instance') if labels.get('app.kubernetes.io/managed-by') == manager \
+                else None
+            whose = 'pd_deploy instance %s' % owner if owner else 'someone else (e.g. MindIE\'s deploy.sh)'
+            out.append('%s %s/%s exists and belongs to %s' % (key[0], key[1], key[2], whose))
+        if obj.get('kind') == 'Service' and key not in names:
+            for port in (obj.get('spec') or {}).get('ports') or []:
+                if port.get('nodePort') and int(port['nodePort']) in ports:
+                    out.append('NodePort %s is already used by Service %s/%s' % (port['nodePort'], key[1], key[2]))
+    return '; '.join(out)

@@ -127,6 +127,8 @@ class Jobs(object):
             # the offline schema check against the lab API server's own version
             "pd_deploy_kubernetes_version": self.k8s_version,
             "pd_deploy_wait_delay": 1,
+            # MindIE's release material: our release-shaped fixture
+            "pd_deploy_mindie_release": os.path.join(awx_job.ROOT, "tests", "fixtures", "mindie2-release"),
             # the lab nodes have no package repositories: haveged from the lab's package directory
             "entropy_package_source": "local",
             # the lab's engine names the P and D instances in its answer: the smoke stage requires both (with

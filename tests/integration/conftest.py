@@ -272,6 +272,9 @@ def default_deployment(env):
     # A short wait: the stand-in makes Deployments Available after 0.2 s.
     desc["pd_deploy_wait_timeout"] = 30
     desc["pd_deploy_wait_delay"] = 1
+    # MindIE's release material (pd_deploy_mindie_release): the lab inventory finds it relative to its own
+    # directory, this inventory lives elsewhere; our release-shaped fixture.
+    desc["pd_deploy_mindie_release"] = os.path.join(ROOT, "tests", "fixtures", "mindie2-release")
     # Optional per docs/CONTRACTS.md, but playbooks/validate_inventory.yml fails when it is unset
     # (test_inventory_check_without_optional_ca_host); set so the other stages can be tested.
     desc["mindie_ca_host"] = "localhost"

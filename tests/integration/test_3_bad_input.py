@@ -98,12 +98,13 @@ CASES = [
     ("namespace-invalid-name", DEPLOY_ONLY, _set(mindie_namespace="Mindie_NS"), {"pd_deploy_hardware": "a2"},
      None, None, [r"Mindie_NS"], ()),
     ("namespace-does-not-exist", DEPLOY_ONLY, _set(mindie_namespace="no-such-ns"),
-     {"pd_deploy_hardware": "a2", "pd_deploy_create_namespace": False}, None, None,
+     # its own NodePort: the converged instance holds the default one (mindie2's NodePort clash check);
      # the cluster's server-side dry run (apply) meets the missing namespace first
+     {"pd_deploy_hardware": "a2", "pd_deploy_create_namespace": False, "pd_deploy_node_port": 31016}, None, None,
      [r"Failed to (?:create|apply) object: .*namespaces \\?\"no-such-ns\\?\" not found"], DEPLOY_REPORTS),
-    ("boot-script-unreadable", DEPLOY_ONLY, None,
-     {"pd_deploy_hardware": "a2", "pd_deploy_boot_script_src": "/nonexistent/boot.sh"}, None, None,
-     [r"/nonexistent/boot\.sh"], DEPLOY_REPORTS),
+    ("mindie-release-missing", DEPLOY_ONLY, None,
+     {"pd_deploy_hardware": "a2", "pd_deploy_mindie_release": "/nonexistent/deploy_scripts"}, None, None,
+     [r"pd_deploy_mindie_release /nonexistent/deploy_scripts does not exist"], ()),
 ]
 
 # Confirmed broken promises (see the report): the suite stays green while they stay visible.

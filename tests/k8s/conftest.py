@@ -222,6 +222,8 @@ class Deployer(object):
                 "pd_deploy_hardware": "a2", "pd_deploy_wait_delay": 1, "pd_deploy_wait_timeout": 8,
                 "pd_deploy_teardown_timeout": 10, "mindie_namespace": NS,
                 "pd_deploy_kubeconfig": kubeconfig or self.cluster.deployer,
+                # MindIE 2.x's deploy material (required for generation 2): our release-shaped fixture
+                "pd_deploy_mindie_release": os.path.join(ROOT, "tests", "fixtures", "mindie2-release"),
                 # the intermediate CA's name constraints: pods and nodes live in the lab's /24
                 "mindie_pod_cidrs": [self.cluster.lab_cidr], "mindie_node_cidrs": [self.cluster.lab_cidr]}
         data.update(extra)

@@ -10,7 +10,14 @@ client's dynamic discovery) to run the pd_deploy role's apply and teardown paths
 - Namespace, ConfigMap, Secret, Service, Deployment: get, list (labelSelector), create, delete,
   patch (server-side apply ``application/apply-patch+yaml`` with fieldManager; JSON merge and
   strategic merge treated as JSON merge), all honouring ``dryRun=All``
-- Pod: list/get only; pods are derived from the Deployments (one per replica)
+- Pod: list/get only; pods are derived from the Deployments (one per replica), scheduled as a real
+  cluster would report it: replica i on invented node ``standin-node-<i>`` (``spec.nodeName``,
+  ``status.hostIP``), and a running pod has its own ``status.podIP`` (kept per pod name; a new pod
+  template means new pods, so new IPs)
+- Ascend Operator (an Ascend cluster component, not part of Kubernetes): ascend_operator.py fills an
+  existing ``rings-config-<Deployment>`` for Deployments labelled ``ring-controller.atlas`` that
+  request NPUs, as the real operator does, before every request is served (off with
+  ``--no-ascend-operator``); see that file for what it imitates
 - Deployment status: Available ``--ready-delay`` seconds after its last spec change, or never for
   the Deployments named in ``--fail-deployments`` (their pods report CrashLoopBackOff)
 
@@ -137,6 +144,8 @@ class Store(object):
         self.fail = set(fail_deployments)
         self.node_port = 30000
         self.requests = []    # (method, path) log for the tests
+        self.pod_ips = {}     # pod name -> its IP (what the CNI gave it)
+        self.ascend_operator = None  # a callable(store) run before each request (ascend_operator.sync)
 
     def _next_rv(self):
         self.rv += 1
@@ -181,6 +190,7 @@ class Store(object):
             ready = bool(status.get('availableReplicas'))
             for i in range(dep['spec'].get('replicas', 1)):
                 containers = template['spec'].get('containers', [])
+                pod_name = '%s-%s-%d' % (name, digest, i)
                 if ready:
                     cstat = [{'name': c['name'], 'ready': True, 'restartCount': 0,
                               'state': {'running': {'startedAt': dep['metadata']['creationTimestamp']}}}
@@ -199,14 +209,22 @@ class Store(object):
                     cstat = [{'name': c['name'], 'ready': False, 'restartCount': 0,
                               'state': {'waiting': {'reason': 'ContainerCreating'}}} for c in containers]
                     conds = [{'type': 'Ready', 'status': 'False', 'reason': 'ContainersNotReady'}]
+                running = ready or name in self.fail
+                pod_status = {'phase': 'Running' if running else 'Pending', 'hostIP': '198.18.200.%d' % (10 + i),
+                              'conditions': conds, 'containerStatuses': cstat}
+                if running:
+                    if pod_name not in self.pod_ips:
+                        count = len(self.pod_ips)
+                        self.pod_ips[pod_name] = '198.18.%d.%d' % (224 + count // 250, count % 250 + 2)
+                    pod_status['podIP'] = self.pod_ips[pod_name]
+                    pod_status['podIPs'] = [{'ip': self.pod_ips[pod_name]}]
                 out.append({
                     'apiVersion': 'v1', 'kind': 'Pod',
-                    'metadata': {'name': '%s-%s-%d' % (name, digest, i), 'namespace': ns,
+                    'metadata': {'name': pod_name, 'namespace': ns,
                                  'labels': dict(template['metadata'].get('labels', {}),
                                                 **{'pod-template-hash': digest})},
-                    'spec': copy.deepcopy(template['spec']),
-                    'status': {'phase': 'Running' if ready or name in self.fail else 'Pending',
-                               'conditions': conds, 'containerStatuses': cstat}})
+                    'spec': dict(copy.deepcopy(template['spec']), nodeName='standin-node-%d' % i),
+                    'status': pod_status})
         return out
 
     # -- operations ------------------------------------------------------------------------
@@ -433,6 +451,8 @@ class Handler(BaseHTTPRequestHandler):
         query = {k: v[-1] for k, v in parse_qs(url.query).items()}
         with self.store.lock:
             self.store.requests.append((method, self.path))
+            if self.store.ascend_operator:
+                self.store.ascend_operator(self.store)
         if self.token and self.headers.get('Authorization') != 'Bearer ' + self.token:
             raise ApiError(401, 'Unauthorized', 'Unauthorized')
         if method == 'GET':
@@ -516,8 +536,11 @@ def write_kubeconfig(path, port, token):
     os.replace(path + '.tmp', path)
 
 
-def make_server(port=0, ready_delay=1.0, fail_deployments=(), token=None):
+def make_server(port=0, ready_delay=1.0, fail_deployments=(), token=None, ascend_operator=True):
     store = Store(ready_delay, fail_deployments)
+    if ascend_operator:
+        import ascend_operator as operator  # pylint: disable=import-error,import-outside-toplevel
+        store.ascend_operator = operator.sync
     handler = type('StandinHandler', (Handler,), {'store': store, 'token': token})
     httpd = ThreadingHTTPServer(('127.0.0.1', port), handler)
     httpd.daemon_threads = True
@@ -534,9 +557,11 @@ def main(argv=None):
     parser.add_argument('--fail-deployments', default='',
                         help='comma-separated Deployment names that never become Available')
     parser.add_argument('--token', default=None, help='require this bearer token (written to the kubeconfig)')
+    parser.add_argument('--no-ascend-operator', action='store_true',
+                        help='do not run the Ascend Operator stand-in (rings-config stays as created)')
     args = parser.parse_args(argv)
     fail = [n for n in args.fail_deployments.split(',') if n]
-    httpd, _store = make_server(args.port, args.ready_delay, fail, args.token)
+    httpd, _store = make_server(args.port, args.ready_delay, fail, args.token, not args.no_ascend_operator)
     port = httpd.server_address[1]
     write_kubeconfig(args.kubeconfig, port, args.token)
     with open(args.port_file + '.tmp', 'w') as handle:

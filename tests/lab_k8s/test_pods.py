@@ -8,6 +8,7 @@ controller counts available replicas from it.
 """
 import json
 import os
+import re
 import signal
 import time
 import urllib.request
@@ -330,6 +331,74 @@ spec:
     cluster.kubectl("patch", "secret", "-n", NS, "creds", "-p", '{"stringData": {"password": "rotated"}}')
     cluster.wait("the rotated password in the pod", lambda: (_try(
         "http://%s:8080/file?path=/mnt/creds/pw/password" % ip) or {}).get("content") == "rotated", timeout=40)
+
+
+def test_configmap_volume_has_kubelets_atomic_writer_layout(cluster):
+    """MindIE reads .../config/..data/global_ranktable.json: ConfigMap volumes carry kubelet's layout
+    (..data -> ..<time>.<n>, per-key symlinks), items/path/mode honoured, an update swaps ..data."""
+    ensure_ns(cluster)
+    cluster.apply("""
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: ranktable, namespace: %(ns)s}
+data: {global_ranktable.json: '{"status": "initializing"}', extra: 'x', unused: 'u'}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: atomic, namespace: %(ns)s}
+spec:
+  terminationGracePeriodSeconds: 1
+  securityContext: {fsGroup: 1001}
+  volumes:
+    - name: cfg
+      configMap:
+        name: ranktable
+        defaultMode: 0640
+        items: [{key: global_ranktable.json, path: global_ranktable.json}, {key: extra, path: sub/extra, mode: 0400}]
+  containers:
+    - name: web
+      image: %(image)s
+      volumeMounts:
+        - {name: cfg, mountPath: /cfg}
+        - {name: cfg, mountPath: /pinned.json, subPath: global_ranktable.json}
+      readinessProbe: {httpGet: {path: /healthz, port: 8080}, periodSeconds: 1}
+    - name: lister
+      image: %(image)s
+      command: [/bin/sh, -c, 'while :; do echo "L $(readlink /cfg/..data) $(readlink /cfg/global_ranktable.json)
+                                $(readlink /cfg/sub) $(cat /cfg/..data/global_ranktable.json)"; sleep 1; done']
+      volumeMounts: [{name: cfg, mountPath: /cfg}]
+""" % {"ns": NS, "image": IMAGE})
+    cluster.wait("pod atomic Ready", lambda: any(
+        c["type"] == "Ready" and c["status"] == "True"
+        for c in cluster.get("pod", "-n", NS, "atomic")["status"].get("conditions", [])), timeout=60)
+    ip = cluster.get("pod", "-n", NS, "atomic")["status"]["podIP"]
+
+    def listed():
+        lines = [ln.split(None, 4) for ln in atlas("logs", "%s/atomic" % NS, "-c", "lister").stdout.splitlines()
+                 if ln.startswith("L ")]
+        return lines[-1][1:] if lines else None
+    ts, key_link, sub_link, content = cluster.wait("the lister's first line", listed, timeout=20)
+    assert re.match(r"^\.\.\d{4}(_\d{2}){5}\.\d+$", ts), ts
+    assert key_link == "..data/global_ranktable.json" and sub_link == "..data/sub"
+    assert json.loads(content) == {"status": "initializing"}
+    assert http_json("http://%s:8080/file?path=/cfg/global_ranktable.json" % ip)["content"] == content
+    st = http_json("http://%s:8080/stat?path=/cfg/sub/extra" % ip)
+    assert st["mode"] == "0o440" and st["gid"] == 1001  # item mode 0400, plus g+r for fsGroup
+    assert http_json("http://%s:8080/stat?path=/cfg/..data/global_ranktable.json" % ip)["mode"] == "0o640"
+    assert _try("http://%s:8080/file?path=/cfg/unused" % ip) is None  # not in items
+    assert _try("http://%s:8080/file?path=/cfg/extra" % ip) is None  # only at its item path
+    # an update: a new directory behind ..data; a subPath mount keeps what it started with
+    cluster.kubectl("patch", "configmap", "-n", NS, "ranktable", "-p",
+                    '{"data": {"global_ranktable.json": "{\\"status\\": \\"completed\\"}"}}')
+
+    def updated():
+        now = listed()
+        return now if now and now[3] == '{"status": "completed"}' else None
+    after = cluster.wait("the lister sees the new table", updated, timeout=40)
+    assert after[0] != ts and re.match(r"^\.\.\d{4}(_\d{2}){5}\.\d+$", after[0])
+    assert http_json("http://%s:8080/file?path=/cfg/..data/global_ranktable.json" % ip)["content"] == after[3]
+    assert json.loads(http_json("http://%s:8080/file?path=/pinned.json" % ip)["content"]) == {"status": "initializing"}
+    cluster.kubectl("delete", "pod", "-n", NS, "atomic", "--wait=false")
 
 
 def test_deletion_sends_sigterm_then_sigkill_after_the_grace_period(cluster):

@@ -2,13 +2,14 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Pieces of the lab node agent that need neither root nor a cluster (the pod tests are tests/lab_k8s/)."""
 import os
+import re
 import sys
 
 import pytest
 
 K8S = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "lab", "k8s")
 sys.path.insert(0, K8S)
-from agent import node, pod, proxy  # noqa: E402
+from agent import atomic_writer, node, pod, proxy  # noqa: E402
 
 
 def test_pod_blocks_stay_between_nodes_and_service_range():
@@ -97,3 +98,31 @@ def test_security_context_privileged_refused_and_capabilities():
     worker.spec = {"securityContext": {"runAsNonRoot": True}}
     with pytest.raises(pod.ConfigError):
         worker.security({"name": "c"})
+
+
+def test_key_volume_layout_is_kubelets_atomic_writer(tmp_path):
+    vol = tmp_path / "vol"
+    (vol / "stale").mkdir(parents=True)  # an earlier plain layout is replaced
+    assert atomic_writer.write(str(vol), {"global_ranktable.json": (b'{"status": "initializing"}', 0o640),
+                                          "sub/other": (b"x", 0o600)})
+    first = os.readlink(str(vol / "..data"))
+    assert re.match(r"^\.\.\d{4}(_\d{2}){5}\.\d+$", first), first
+    assert os.readlink(str(vol / "global_ranktable.json")) == "..data/global_ranktable.json"
+    assert os.readlink(str(vol / "sub")) == "..data/sub"
+    assert (vol / "..data" / "global_ranktable.json").read_bytes() == b'{"status": "initializing"}'
+    assert (vol / "sub" / "other").stat().st_mode & 0o777 == 0o600
+    assert (vol / first).stat().st_mode & 0o777 == 0o755
+    assert sorted(os.listdir(str(vol))) == sorted(["..data", first, "global_ranktable.json", "sub"])
+    # the same payload again: nothing changes
+    assert not atomic_writer.write(str(vol), {"global_ranktable.json": (b'{"status": "initializing"}', 0o640),
+                                              "sub/other": (b"x", 0o600)})
+    assert os.readlink(str(vol / "..data")) == first
+    # a changed payload: a new directory behind ..data, the old one and the removed key's symlink gone
+    assert atomic_writer.write(str(vol), {"global_ranktable.json": (b'{"status": "completed"}', 0o640)})
+    second = os.readlink(str(vol / "..data"))
+    assert second != first and not (vol / first).exists() and not os.path.lexists(str(vol / "sub"))
+    assert (vol / "global_ranktable.json").read_bytes() == b'{"status": "completed"}'
+    assert sorted(os.listdir(str(vol))) == sorted(["..data", second, "global_ranktable.json"])
+    for bad in ("../x", "/etc/x", "..x", "a/../b"):
+        with pytest.raises(ValueError):
+            atomic_writer.write(str(vol), {bad: (b"", 0o644)})

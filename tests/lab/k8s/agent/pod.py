@@ -24,6 +24,8 @@ import sys
 import threading
 import time
 
+from agent import atomic_writer
+
 INIT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "container_init.py")
 DEFAULT_CAPS = ["CHOWN", "DAC_OVERRIDE", "FSETID", "FOWNER", "MKNOD", "NET_RAW", "SETGID", "SETUID", "SETFCAP",
                 "SETPCAP", "NET_BIND_SERVICE", "SYS_CHROOT", "KILL", "AUDIT_WRITE"]
@@ -275,7 +277,9 @@ class PodWorker(threading.Thread):
         return (self.spec.get("securityContext") or {}).get("fsGroup")
 
     def key_volume(self, vdir, data, items, default_mode, optional, what):
-        """ConfigMap/Secret data as files (all keys, or items with path/mode); group fsGroup like kubelet."""
+        """ConfigMap/Secret data as files (all keys, or items with path/mode) in kubelet's atomic-writer
+        layout (agent/atomic_writer.py: ``..data`` -> timestamped directory, per-key symlinks); group
+        fsGroup like kubelet."""
         fsg = self.fs_group()
         if items:
             wanted = []
@@ -287,26 +291,18 @@ class PodWorker(threading.Thread):
                 wanted.append((item["key"], item["path"], item.get("mode", default_mode)))
         else:
             wanted = [(k, k, default_mode) for k in sorted(data)]
-        os.makedirs(vdir, exist_ok=True)
+        payload = {}
         for key, rel, mode in wanted:
-            if rel.startswith("/") or ".." in rel.split("/"):
+            if not atomic_writer.check_path(rel):
                 raise ConfigError("ContainerCreating", "%s: invalid item path %r" % (what, rel))
             if fsg is not None:
                 mode |= 0o440  # kubelet's SetVolumeOwnership for read-only volumes
-            self.write_file(os.path.join(vdir, rel), data[key], mode, 0, fsg if fsg is not None else 0)
-        keep = {os.path.join(vdir, rel) for _key, rel, _mode in wanted}
-        for dirpath, _dirs, files in os.walk(vdir):
-            for f in files:
-                if os.path.join(dirpath, f) not in keep:  # a key removed since (a refresh)
-                    os.unlink(os.path.join(dirpath, f))
-        if fsg is not None:
-            for dirpath, _dirs, _files in os.walk(vdir):
-                os.chown(dirpath, 0, fsg)
-                os.chmod(dirpath, 0o2755)
+            payload[rel] = (data[key], mode)
+        atomic_writer.write(vdir, payload, fsg)
 
     def setup_volumes(self, refresh=False):
         """Prepare the pod's volumes; refresh=True rewrites ConfigMap/Secret volumes from the API like
-        kubelet's periodic sync (files are replaced by rename: subPath mounts keep the old content)."""
+        kubelet's periodic sync (a changed payload swaps ``..data``: subPath mounts keep the old content)."""
         ns = self.meta["namespace"]
         for vol in self.spec.get("volumes", []):
             name = vol["name"]

@@ -196,13 +196,14 @@ def test_four_a2_nodes_pass():
 
 
 def test_instances_must_fit_the_nodes():
-    # 4 A2 nodes x 8 NPUs hold 4 Server pods of 8 NPUs, or 8 of 4.
+    # 4 A2 nodes hold 4 Server pods: the role spreads them one per node (required anti-affinity),
+    # so smaller pods do not fit more of them (the same rule as the role's, server_slots).
     assert rules.check_nodes(desc(p_instances=2, d_instances=2), MULTI, cluster()) == []
     out = rules.check_nodes(desc(p_instances=3, d_instances=2), MULTI, cluster())
     assert rule_ids(out) == ['instances_fit']
     assert '5 Server pods' in out[0]['message'] and 'hold only 4' in out[0]['message']
-    assert rules.check_nodes(desc(p_instances=4, d_instances=4, npus_per_instance=4), MULTI, cluster()) == []
-    assert rule_ids(rules.check_nodes(desc(p_instances=5, d_instances=4, npus_per_instance=4), MULTI,
+    assert rules.check_nodes(desc(p_instances=2, d_instances=2, npus_per_instance=4), MULTI, cluster()) == []
+    assert rule_ids(rules.check_nodes(desc(p_instances=4, d_instances=4, npus_per_instance=4), MULTI,
                                       cluster())) == ['instances_fit']
 
 

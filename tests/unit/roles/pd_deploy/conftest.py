@@ -17,6 +17,8 @@ SECURITY_FILES = ('security/ca/ca.pem', 'security/ca/ca.key.pem', 'security/ca/c
                   'tools/pmt/master/ksfa', 'tools/pmt/standby/ksfb', 'gen_cert.json', 'cert_info.json')
 
 POD_FILES = ('mindie_gen_cert.py', 'kmc.py', 'mindie_pki.py')
+# Our release-shaped fixture (an extracted MindIE 2.x release), see its README.
+RELEASE = os.path.join(REPO, 'tests', 'fixtures', 'mindie2-release')
 
 PLAYBOOK = """
 - name: Render pd_deploy
@@ -92,6 +94,7 @@ def render(tmp_path_factory):
             'mindie_pki_dir': str(work / 'pki'),
             'pd_deploy_apply': False,
             'mindie_report_dir': str(work / 'reports'),
+            'pd_deploy_mindie_release': RELEASE,
         }
         variables.update(extra)
         (work / 'vars.json').write_text(json.dumps(variables))

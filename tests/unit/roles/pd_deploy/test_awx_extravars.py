@@ -46,6 +46,7 @@ def test_survey_defaults_render_like_unset_variables(tmp_path):
     assert answers["mindie_model_path"] == "" and answers["mindie_p_instances"] == 1
     variables = dict(answers, **awx_job.job_variables(42, "MindIE PD - site"))
     variables.update({"pd_deploy_apply": False, "pd_deploy_hardware": "a2", "pd_deploy_kubernetes_version": "1.30",
+                      "pd_deploy_mindie_release": os.path.join(REPO, "tests", "fixtures", "mindie2-release"),
                       "mindie_pki_dir": str(tmp_path / "pki"), "mindie_report_dir": str(tmp_path / "reports")})
     awx_job.write_extravars(pdd, variables)
     with open(os.path.join(pdd, "env", "extravars")) as handle:

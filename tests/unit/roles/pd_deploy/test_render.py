@@ -101,8 +101,8 @@ def test_npu_requests_equal_and_only_on_servers(single, multi):
         for name, dep in _deployments(r).items():
             res = _container(dep)['resources']
             if name == 'mindie-server':
-                assert res['requests']['huawei.com/Ascend910'] == expected
-                assert res['limits']['huawei.com/Ascend910'] == expected
+                assert res['requests']['huawei.com/Ascend910'] == str(expected)
+                assert res['limits']['huawei.com/Ascend910'] == str(expected)
             else:
                 assert 'huawei.com/Ascend910' not in res.get('requests', {})
             # every container has cpu and memory requests and limits
@@ -123,7 +123,7 @@ def test_coordinator_memory_follows_request_limits(multi, single):
     # 20000 requests x 1 MB x 1.2 = 24Gi (MindIE's tier table), limit with a third headroom
     assert res['requests']['memory'] == '24Gi' and res['limits']['memory'] == '32Gi'
     coord = json.loads(multi.get('ConfigMap', 'mindie-ms-coordinator-config')['data']['ms_coordinator.json'])
-    assert coord['request_limit'] == {'max_requests': 20000, 'body_limit': 1}
+    assert coord['request_limit']['max_requests'] == 20000 and coord['request_limit']['body_limit'] == 1
     # single pod: Server 64Gi + Controller 2Gi + Coordinator 12Gi (10000 x 1 MB)
     single_res = _container(_deployments(single)['mindie-server'])['resources']
     assert single_res['requests']['memory'] == '78Gi'
@@ -173,7 +173,9 @@ def test_pod_hardening(single, multi):
             assert spec['automountServiceAccountToken'] is False
             assert spec['enableServiceLinks'] is False
             assert not spec.get('hostNetwork') and not spec.get('hostPID') and not spec.get('hostIPC')
-            assert spec['nodeSelector'] == {'accelerator': 'huawei-Ascend910'}
+            # Controller/Coordinator on the mindie_control node need no NPU node labels
+            on_cpu = r is multi and dep['metadata']['name'] != 'mindie-server'
+            assert spec['nodeSelector'] == ({} if on_cpu else {'accelerator': 'huawei-Ascend910'})
             sc = _container(dep)['securityContext']
             assert sc['allowPrivilegeEscalation'] is False and sc['privileged'] is False
             assert sc['capabilities'] == {'drop': ['ALL']}
@@ -192,9 +194,10 @@ def test_standard_mounts(single, multi):
         mounts = {m['mountPath']: m for m in _container(dep)['volumeMounts']}
         assert volumes[mounts['/dev/shm']['name']]['emptyDir']['medium'] == 'Memory'
         assert volumes[mounts[model_mount]['name']]['hostPath']['path'] == '/data/Qwen2-7B-Instruct'
-        assert volumes[mounts['/user/serverid/devindex/config']['name']]['configMap']['name'] == 'global-ranktable'
-        assert volumes[mounts['/user/serverid/devindex/config/hccl']['name']]['configMap']['name'] \
-            == 'rings-config-mindie-server'
+        # multi: the global table (the Server does not mount its rings-config, MindIE's rank-table step
+        # reads it); single: rings-config where gen_config_single_container.py reads it
+        assert volumes[mounts['/user/serverid/devindex/config']['name']]['configMap']['name'] \
+            == ('global-ranktable' if r is multi else 'rings-config-mindie-server')
     rings = multi.get('ConfigMap', 'rings-config-mindie-server')
     assert rings['metadata']['labels']['ring-controller.atlas'] == 'ascend-910b'
 
