@@ -13,7 +13,8 @@ the points the deployment depends on (fact sheet mindie-deploy-flow.md 2.3-2.5, 
 - the Controller refuses a global rank table that is not ``completed`` or lacks the Server group;
 - then each answers the probe URLs of MindIE's probe.sh on the ports from its configuration, on the pod IP.
 
-``npu-smi`` and ``lspci`` stand-ins serve the single-container helper (NPUs = ASCEND_VISIBLE_DEVICES).
+``npu-smi`` and ``lspci`` stand-ins serve the single-container helper (NPUs = ASCEND_VISIBLE_DEVICES); MindIE's
+CertTools are the test stand-in of ``tests/fixtures/mindie2-certtools/`` under ``scripts/``.
 Image: ``/var/cache/ascend-lab/images/mindie/<TAG>/`` (lab image convention). Prints the image directory.
 """
 import json
@@ -22,7 +23,7 @@ import shutil
 import sys
 import tempfile
 
-VERSION = "1"
+VERSION = "2"  # 2: MindIE's CertTools (the test stand-in) under scripts/
 TAG = os.environ.get("MINDIE2_IMAGE_TAG", "2.1.RC1-800I-A2-py311")
 CACHE = os.environ.get("ATLAS_LAB_CACHE", "/var/cache/ascend-lab")
 DEST = os.path.join(CACHE, "images", "mindie", TAG)
@@ -165,6 +166,10 @@ def main():
               "usr/local/Ascend/ascend-toolkit"):
         os.makedirs(os.path.join(root, d), exist_ok=True)
     write(root, "usr/local/bin/npu-smi", NPU_SMI, 0o755)
+    # CertTools, where pd_deploy_kmc_tool looks (TLS with mindie_secret_format kmc): the test stand-in
+    with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "fixtures", "mindie2-certtools",
+                           "config_mindie_server_tls_cert.py")) as fh:
+        write(root, SERVICE + "/scripts/config_mindie_server_tls_cert.py", fh.read(), 0o550)
     write(root, "usr/bin/lspci", LSPCI, 0o755)
     with open(os.path.join(tmp, "image.json"), "w") as fh:
         json.dump({"env": {"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}, "workdir": "/"}, fh)
