@@ -73,8 +73,20 @@ class MotorCluster(object):
                                             stderr=subprocess.STDOUT, start_new_session=True)
         log.close()
 
-    def start_all(self):
-        for name in ("controller", "coordinator", "prefill", "decode"):
+    def start_all(self, timeout=120):
+        # The Coordinator first, answering, before any instance registers: mindie-motor 3.0.0b2's
+        # Controller pushes each new instance to the Coordinator once and drops it when the Coordinator
+        # is not up yet; its heartbeat re-sends everything only while the Coordinator is not ready, and a
+        # Coordinator that learned Prefill alone counts as ready (seen: Decode lost for good).
+        for name in ("controller", "coordinator"):
+            self.start(name)
+        deadline = time.monotonic() + timeout
+        while self.readiness()[0] is None:
+            if time.monotonic() > deadline:
+                raise AssertionError("Coordinator management port not answering after %ss:\n%s"
+                                     % (timeout, self.log("coordinator")))
+            time.sleep(0.5)
+        for name in ("prefill", "decode"):
             self.start(name)
 
     def stop(self, name):
