@@ -47,7 +47,10 @@ def test_v3_objects(render):
     # one instance per pod: a replacement pod registers anew (the Controller refuses a JOB_NAME it has)
     assert env['ROLE'] == 'decode' and env['JOB_NAME'] == 'mindie-motor-$(POD_NAME)' and env['MOTOR_DEVICE_COUNT'] == '2'
     assert [e['valueFrom']['fieldRef']['fieldPath'] for e in d0['containers'][0]['env'] if e['name'] == 'POD_NAME'] == ['metadata.name']
-    assert env['USER_CONFIG_PATH'] == '/mnt/configmap/user_config.json'
+    # a file of its own (subPath), not the ConfigMap volume's symlink: mindie-motor refuses a symlinked config
+    assert env['USER_CONFIG_PATH'] == '/mnt/motor-user-config/user_config.json'
+    assert {'name': 'motor-config', 'mountPath': '/mnt/motor-user-config/user_config.json', 'subPath': 'user_config.json',
+            'readOnly': True} in d0['containers'][0]['volumeMounts']
     assert env['CONTROLLER_SERVICE'] == 'mindie-motor-controller-service.mindie.svc.cluster.local'
     assert env['COORDINATOR_SERVICE'] == 'mindie-motor-coordinator-mgmt.mindie.svc.cluster.local'
     assert d0['containers'][0]['resources']['limits']['huawei.com/Ascend910'] == '2'  # a quantity: string for server-side apply
