@@ -2,6 +2,7 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """What the tests of in-pod code share: the pod's python and a /mnt/security bundle as the pki role
 lays it out (CA, AES-256 CA key, KMC-ciphertext CA password, ksfa/ksfb, gen_cert.json, cert_info.json)."""
+import importlib.util
 import json
 import os
 import shutil
@@ -64,3 +65,19 @@ def pod_layout(root, password, name):
     ca, ca_pem, ca_key_pem = make_ca(password)
     write_bundle(security, ca_pem, ca_key_pem, password, kmc.KeyStore.new(), name)
     return {"bin": bindir, "security": security, "ca": ca, "python": pod_python()[0]}
+
+
+# MindIE 2.x's CertTools as the pods run them: the test stand-in (it checks how it is called)
+CERTTOOLS = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "fixtures", "mindie2-certtools",
+                                         "config_mindie_server_tls_cert.py"))
+_STANDIN = []
+
+
+def certtools_standin():
+    """The stand-in as a module (its decrypt() is what MindIE's KMC library would do), loaded once."""
+    if not _STANDIN:
+        spec = importlib.util.spec_from_file_location("certtools_standin", CERTTOOLS)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        _STANDIN.append(module)
+    return _STANDIN[0]

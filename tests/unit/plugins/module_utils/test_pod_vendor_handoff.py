@@ -9,7 +9,6 @@ KMC files its own library wrote."""
 from __future__ import (absolute_import, division, print_function)
 __metaclass__ = type
 
-import importlib.util
 import json
 import os
 import shutil
@@ -23,15 +22,8 @@ from ansible_collections.ascend.mindie.tests.unit import pod_security
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "..", ".."))
 SCRIPT = os.path.join(REPO, "roles", "pki", "files", "mindie_gen_cert.py")
-TOOL = os.path.join(REPO, "tests", "fixtures", "mindie2-certtools", "config_mindie_server_tls_cert.py")
+TOOL = pod_security.CERTTOOLS
 PASSWORD = "Ca#Passw0rd-vendor"
-
-
-def _standin():
-    spec = importlib.util.spec_from_file_location("certtools_standin", TOOL)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.fixture(scope="module")
@@ -72,7 +64,7 @@ def test_vendor_tool_writes_the_kmc_files(pod, tmp_path):
     assert len(calls) == 1 and calls[0][1] == "import_cert" and len(calls[0]) == 4
     assert os.path.dirname(calls[0][0]) == str(install)  # a private project directory inside the install dir
     # the password file is the vendor KMC's ciphertext, and it opens the key MindIE will load
-    standin = _standin()
+    standin = pod_security.certtools_standin()
     password = standin.decrypt(files["passwd"], files["kmc_ksf_master"])
     key = pki.load_private_key(open(files["key"], "rb").read(), password)
     cert = pki.load_cert(open(files["cert"], "rb").read())

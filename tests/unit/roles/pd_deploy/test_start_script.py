@@ -10,7 +10,6 @@ PKI code, laid out by the rendered items), the memory emptyDirs, MindIE's instal
 stand-in boot.sh that records how it was started. The mounts exist only inside the namespace;
 everything written lands in the test's temporary directory.
 """
-import importlib.util
 import json
 import os
 import re
@@ -34,7 +33,7 @@ POD_SOURCES = {'mindie_gen_cert.py': os.path.join(REPO, 'roles', 'pki', 'files',
                'kmc.py': os.path.join(REPO, 'plugins', 'module_utils', 'kmc.py'),
                'mindie_pki.py': os.path.join(REPO, 'plugins', 'module_utils', 'mindie_pki.py')}
 # MindIE 2.x's CertTools (in the image under MIES_INSTALL_PATH): the test stand-in that checks how it is called
-CERTTOOLS = os.path.join(REPO, 'tests', 'fixtures', 'mindie2-certtools', 'config_mindie_server_tls_cert.py')
+CERTTOOLS = pod_security.CERTTOOLS
 IMAGE_CERTTOOLS = 'scripts/config_mindie_server_tls_cert.py'  # pd_deploy_kmc_tool's default
 COMPONENTS = ('controller', 'coordinator', 'server')
 CA_PASSWORD = 'Ca#Passw0rd-start'
@@ -328,13 +327,6 @@ def _named_files(r, component, install):
     return {k: os.path.normpath(os.path.join(install, v)) for k, v in named.items() if v}
 
 
-def _certtools():
-    spec = importlib.util.spec_from_file_location('certtools_standin', CERTTOOLS)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def _san(cert):
     san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
     return [str(ip) for ip in san.get_values_for_type(x509.IPAddress)], san.get_values_for_type(x509.DNSName)
@@ -354,8 +346,8 @@ def _check_component(pod, r, component, ips, material):
     stored = pod.read(files['passwd']).decode()
     if pod.env['PD_SECRET_FORMAT'] == 'kmc':
         # written by MindIE's CertTools (their KMC), never by us; the password reached them at a prompt
-        password = _certtools().decrypt(pod.host(files['passwd']), pod.host(files['ksf_master']))
-        assert stored.startswith(_certtools().HEADER) and password not in stored
+        password = pod_security.certtools_standin().decrypt(pod.host(files['passwd']), pod.host(files['ksf_master']))
+        assert stored.startswith(pod_security.certtools_standin().HEADER) and password not in stored
         with open(os.path.join(pod.out, 'certtools_calls')) as handle:
             calls = handle.read()
         assert '"import_cert"' in calls and password not in calls
