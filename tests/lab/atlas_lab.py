@@ -67,6 +67,13 @@ def k8s_modules():
     return controlplane, agents
 
 
+def ascend_operator():
+    """The lab's stand-in of the Ascend Operator's rank-table part (tests/lab/ascend_operator_standin.py)."""
+    sys.path.insert(0, HERE)
+    import ascend_operator_standin  # pylint: disable=import-outside-toplevel
+    return ascend_operator_standin
+
+
 def k8s_up(lab, state, namespaces=None):
     controlplane, agents = k8s_modules()
     try:
@@ -79,11 +86,16 @@ def k8s_up(lab, state, namespaces=None):
         lab.save(state)
     else:
         log("no node agents (tests/lab/k8s/agents.py is not there): pods stay Pending")
+    # the cluster's Ascend component (rank tables for MindIE 2.x), as on a real Ascend cluster
+    operator = ascend_operator()
+    state["ascend_operator"] = operator.start(lab.id, lab.dir)
+    lab.save(state)
 
 
 def k8s_down(lab, state):
     # always: processes are found by their command line, so a crashed up is cleaned too
     controlplane, agents = k8s_modules()
+    ascend_operator().stop(lab.id)
     if agents is not None:
         agents.stop_agents(lab.id, state)
     try:

@@ -475,3 +475,43 @@ def test_dead_agent_leaves_pods_terminating(cluster):
     cluster.wait("the pod gone", lambda: cluster.kubectl(
         "get", "pod", "-n", NS, victim["metadata"]["name"], check=False).returncode != 0, timeout=60)
     assert os.path.isdir("/var/lib/ascend-lab/%s" % cluster.lab_id)
+
+
+def test_ascend_operator_standin_fills_the_rank_table_of_running_pods(cluster):
+    """`up --k8s` runs the Ascend component beside the control plane, as a real Ascend cluster does:
+    it fills the existing rings-config-<Deployment> of a labelled Deployment once its pods run, from the
+    lab nodes' NPU ports (one device per requested NPU, device IP = the port's fabric address)."""
+    ensure_ns(cluster)
+    ring = """
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: rings-config-ring, namespace: %s}
+data: {hccl.json: '{"status":"initializing"}'}
+""" % NS
+    cluster.apply(ring)
+    manifest = deployment("ring", replicas=2, extra_container="""
+          resources:
+            limits: {huawei.com/Ascend910: 2}
+            requests: {huawei.com/Ascend910: 2}""")
+    # the labels the Ascend component selects on (MindIE's yamls carry both)
+    manifest = manifest.replace("metadata: {name: ring, namespace: %s}" % NS,
+                                "metadata: {name: ring, namespace: %s, labels: {ring-controller.atlas: ascend-910b}}" % NS)
+    manifest = manifest.replace("metadata: {labels: {app: ring}}",
+                                "metadata: {labels: {app: ring, ring-controller.atlas: ascend-910b, deploy-name: ring}}")
+    cluster.apply(manifest)
+
+    def table():
+        data = cluster.get("configmap", "-n", NS, "rings-config-ring").get("data") or {}
+        hccl = json.loads(data.get("hccl.json") or "{}")
+        return hccl if hccl.get("status") == "completed" else None
+
+    hccl = cluster.wait("rings-config-ring completed", table, timeout=120)
+    pods = {p["status"]["podIP"]: p for p in cluster.pods(NS, "app=ring")}
+    assert hccl["server_count"] == "2" and sorted(s["container_ip"] for s in hccl["server_list"]) == sorted(pods)
+    for server in hccl["server_list"]:
+        pod = pods[server["container_ip"]]
+        node = cluster.nodes[pod["spec"]["nodeName"]]
+        assert server["server_id"] == node["mgmt_ip"] and len(server["device"]) == 2
+        for dev in server["device"]:
+            assert dev["device_ip"].startswith("198.1") and dev["device_ip"] != pod["status"]["podIP"]
+    cluster.kubectl("delete", "-n", NS, "deployment/ring", "configmap/rings-config-ring", "--wait=false")
