@@ -145,8 +145,18 @@ def test_security_material_is_secrets_mounted_read_only(single, multi):
         for dep in r.kinds('Deployment'):
             spec = dep['spec']['template']['spec']
             volumes = {v['name']: v for v in spec['volumes']}
-            for mount in _container(dep)['volumeMounts']:
+            # the serving container mounts no Secret: the CA key stays in the init container
+            assert not [m for m in _container(dep)['volumeMounts'] if 'secret' in volumes[m['name']]], dep['metadata']['name']
+            init = spec['initContainers']
+            assert [c['name'] for c in init] == ['mindie-tls']
+            assert init[0]['image'] == _container(dep)['image']
+            assert init[0]['command'][-1] == '--issue-certificates' and init[0]['args'] == _container(dep)['args']
+            for mount in _container(dep)['volumeMounts'] + init[0]['volumeMounts']:
                 vol = volumes[mount['name']]
+                if mount['name'] == 'mindie-tls':  # leaf material: memory-backed, in both containers alike
+                    assert vol['emptyDir']['medium'] == 'Memory'
+                    assert mount['mountPath'] in ('/usr/local/Ascend/mindie/latest/mindie-service/security',
+                                                  '/usr/local/Ascend/mindie/latest/mindie-service/tools/pmt')
                 if 'secret' in vol:
                     assert mount['readOnly'] is True
                     assert mount['mountPath'].startswith('/mnt/security')
@@ -162,8 +172,12 @@ def test_security_material_is_secrets_mounted_read_only(single, multi):
         dep = _deployments(multi)[name]
         secret_vols = [v for v in dep['spec']['template']['spec']['volumes'] if 'secret' in v]
         assert [v['secret']['secretName'] for v in secret_vols] == ['mindie-pd-security-' + comp]
-        assert [m['mountPath'] for m in _container(dep)['volumeMounts'] if m['name'].startswith('security-')] \
-            == ['/mnt/security']
+        assert [m['mountPath'] for m in dep['spec']['template']['spec']['initContainers'][0]['volumeMounts']
+                if m['name'].startswith('security-')] == ['/mnt/security']
+        tls_mounts = sorted((m['mountPath'], m['subPath']) for m in _container(dep)['volumeMounts'] if m['name'] == 'mindie-tls')
+        assert tls_mounts == sorted((m['mountPath'], m['subPath']) for m in
+                                    dep['spec']['template']['spec']['initContainers'][0]['volumeMounts']
+                                    if m['name'] == 'mindie-tls') and len(tls_mounts) == 2
 
 
 def test_pod_hardening(single, multi):
@@ -216,7 +230,8 @@ def test_probes_exec_the_tls_aware_probe(single, multi):
             assert c[probe]['timeoutSeconds'] > int({e['name']: e.get('value') for e in c['env']}['PD_PROBE_HTTP_TIMEOUT'])
         env = {e['name']: e.get('value') for e in c['env']}
         assert env['PD_TLS_ENABLED'] == 'true'
-        assert env['PD_PROBE_CA'] == '/mnt/security/security/ca/ca_chain.pem'  # the trust bundle (intermediate + root)
+        # the trust bundle (intermediate + root) the init container wrote beside the probe's client certificate
+        assert env['PD_PROBE_CA'] == '/run/ascend-mindie/probe/security/ca/ca.pem'
         assert env['PD_PORT_COORDINATOR'] == '1029' and env['PD_PORT_SERVER'] == '1026'
         assert env['PD_PORT_CONTROLLER'] == '1026'
     scripts = multi.get('ConfigMap', 'mindie-pd-scripts')['data']

@@ -176,61 +176,60 @@ def _secret_components(r):
             for s in r.kinds('Secret')}
 
 
-def _start(host, material, tmp_path, r, deployment, args=None, damage=None, script=None, starts=1):
-    """Start the rendered container of `deployment` (`starts` times: restarts keep the volumes).
+def _start(host, material, tmp_path, r, deployment, args=None, damage=None, script=None, starts=1, init=True):
+    """Start the rendered pod of `deployment`: its init containers once (unless `init` is False), then its
+    serving container `starts` times (restarts keep the volumes). Each container gets its own mount
+    namespace inside the pod's, with only its own volume mounts, as a container runtime gives it.
 
     `damage(dir)` spoils the mounted copy of a Secret first; `script(text)` edits pd_start.sh.
     """
     spec = r.get('Deployment', deployment)['spec']['template']['spec']
     container = spec['containers'][0]
+    inits = spec.get('initContainers', []) if init else []
     env = _container_env(r, container)
     args = list(container['args'] if args is None else args)
     volumes = {v['name']: v for v in spec['volumes']}
     stage, out, install = tmp_path / 'stage', tmp_path / 'out', tmp_path / 'install'
     for d in (stage, out, install):
         d.mkdir()
-    mounts = []  # (container path, kind, host source)
-    memory = []
     secrets = _secret_components(r)
-    for m in container['volumeMounts']:
-        vol, path = volumes[m['name']], m['mountPath']
-        if 'subPath' in m or 'hostPath' in vol:
-            continue  # configuration files, model weights, logs: pd_start.sh reads none of them
-        if 'emptyDir' in vol:
-            if vol['emptyDir'].get('medium') == 'Memory':
-                mounts.append((path, 'tmpfs', None))
-                memory.append(path)
-            else:
-                src = stage / ('emptydir-' + m['name'])
+    sources, memory_vols = {}, []  # volume name -> host dir (memory ones: a tmpfs the pod mounts there)
+    script_dir = os.path.dirname(next(c for c in container['command'] if c.endswith('.sh')))
+    for c in inits + [container]:
+        for m in c['volumeMounts']:
+            vol, name = volumes[m['name']], m['name']
+            if name in sources or 'hostPath' in vol:
+                continue  # model weights, logs: pd_start.sh reads none of them
+            if 'emptyDir' in vol:
+                src = stage / ('emptydir-' + name)
                 src.mkdir()
-                mounts.append((path, 'bind', src))
-        elif 'secret' in vol:
-            comp = secrets[vol['secret']['secretName']]
-            src = stage / ('secret-' + m['name'])
-            for item in vol['secret']['items']:  # the rendered items restore the layout from the keys
-                dest = src / item['path']
-                dest.parent.mkdir(parents=True, exist_ok=True)
-                shutil.copy(str(material['root'] / comp / item['key'].replace('__', '/')), str(dest))
-                os.chmod(str(dest), vol['secret']['defaultMode'])
-            if damage:
-                damage(src)
-            mounts.append((path, 'bind-ro', src))
-        elif 'configMap' in vol and path == os.path.dirname(container['command'][-1]):
-            src = stage / ('configmap-' + m['name'])
-            src.mkdir()
-            for name, text in r.get('ConfigMap', vol['configMap']['name'])['data'].items():
-                if name in POD_SOURCES:
-                    shutil.copy(POD_SOURCES[name], str(src / name))
-                else:
-                    (src / name).write_text(script(text) if script and name == os.path.basename(container['command'][-1]) else text)
-                os.chmod(str(src / name), vol['configMap']['defaultMode'])
-            mounts.append((path, 'bind-ro', src))
+                if vol['emptyDir'].get('medium') == 'Memory':
+                    memory_vols.append(name)
+            elif 'secret' in vol:
+                comp = secrets[vol['secret']['secretName']]
+                src = stage / ('secret-' + name)
+                for item in vol['secret']['items']:  # the rendered items restore the layout from the keys
+                    dest = src / item['path']
+                    dest.parent.mkdir(parents=True, exist_ok=True)
+                    shutil.copy(str(material['root'] / comp / item['key'].replace('__', '/')), str(dest))
+                    os.chmod(str(dest), vol['secret']['defaultMode'])
+                if damage:
+                    damage(src)
+            elif 'configMap' in vol and m['mountPath'] == script_dir:
+                src = stage / ('configmap-' + name)
+                src.mkdir()
+                for fname, text in r.get('ConfigMap', vol['configMap']['name'])['data'].items():
+                    if fname in POD_SOURCES:
+                        shutil.copy(POD_SOURCES[fname], str(src / fname))
+                    else:
+                        (src / fname).write_text(script(text) if script and fname == 'pd_start.sh' else text)
+                    os.chmod(str(src / fname), vol['configMap']['defaultMode'])
+            else:
+                continue  # configuration files: pd_start.sh reads none of them
+            sources[name] = src
     (install / 'scripts').mkdir()
     shutil.copy(CERTTOOLS, str(install / IMAGE_CERTTOOLS))
     env['CERTTOOLS_STANDIN_LOG'] = str(out / 'certtools_calls')
-    mounts.append((env['MIES_INSTALL_PATH'], 'bind', install))  # the image's directory, on disk
-    boot_dir = os.path.dirname(env['PD_BOOT_SCRIPT'])
-    mounts.append((boot_dir, 'tmpfs', None))  # where the image (or a ConfigMap) has boot.sh
     (stage / 'boot.sh').write_text('\n'.join([
         '# boot.sh stand-in of test_start_script.py: how it was started, what was issued by then',
         "printf '%%s\\0' \"$#\" \"$@\" > %s" % shlex.quote(str(out / 'boot_args')),
@@ -245,41 +244,86 @@ def _start(host, material, tmp_path, r, deployment, args=None, damage=None, scri
     os.chmod(str(bindir / os.path.basename(env['PD_PYTHON'])), 0o755)
     env['PATH'] = '%s:/usr/sbin:/usr/bin:/sbin:/bin' % bindir
 
-    lines, made = ['set -eu'], []
-    for path, kind, src in sorted(mounts, key=lambda m: m[0]):
-        if not any(_under(path, top) for top in made):
-            if os.path.isdir(path):
-                _check_mount_point(host, path)
+    def container_mounts(c):
+        """(container path, kind, host source) of one container; the image's install dir in every one."""
+        mounts = [(env['MIES_INSTALL_PATH'], 'bind', install)]
+        for m in c['volumeMounts']:
+            if m['name'] not in sources:
+                continue
+            src = sources[m['name']]
+            if m.get('subPath'):
+                src = src / m['subPath']  # made when missing, as kubelet does
+            ro = m.get('readOnly') or 'secret' in volumes[m['name']] or 'configMap' in volumes[m['name']]
+            mounts.append((m['mountPath'], 'bind-ro' if ro else 'bind', src))
+        if c is container:
+            mounts.append((os.path.dirname(env['PD_BOOT_SCRIPT']), 'tmpfs', None))  # where the image has boot.sh
+        return mounts
+
+    def container_script(c, name, c_args, boot):
+        lines, made = ['set -eu'], []
+        for path, kind, src in sorted(container_mounts(c), key=lambda m: m[0]):
+            if not any(_under(path, top) for top in made):
+                if os.path.isdir(path):
+                    _check_mount_point(host, path)
+                else:
+                    top = path
+                    while not os.path.exists(top):
+                        top = os.path.dirname(top)
+                    _check_mount_point(host, top)
+                    lines.append('mount -t tmpfs -o mode=0755 pd-start-test %s' % shlex.quote(top))
+                    made.append(top)
+            q = shlex.quote(path)
+            lines.append('mkdir -p %s' % q)
+            if kind == 'tmpfs':
+                lines.append('mount -t tmpfs -o mode=0777 pd-start-test %s' % q)
             else:
-                top = path
-                while not os.path.exists(top):
-                    top = os.path.dirname(top)
-                _check_mount_point(host, top)
-                lines.append('mount -t tmpfs -o mode=0755 pd-start-test %s' % shlex.quote(top))
-                made.append(top)
-        q = shlex.quote(path)
-        lines.append('mkdir -p %s' % q)
-        if kind == 'tmpfs':
-            lines.append('mount -t tmpfs -o mode=0777 pd-start-test %s' % q)
-        else:
-            lines.append('mount --bind %s %s' % (shlex.quote(str(src)), q))
-            if kind == 'bind-ro':
-                lines.append('mount -o remount,bind,ro %s' % q)
-        made.append(path)
-    lines += ['cp %s %s' % (shlex.quote(str(stage / 'boot.sh')), shlex.quote(env['PD_BOOT_SCRIPT'])),
-              'cd /', 'umask 0022', 'set +e', 'for start in %s; do' % ' '.join(str(n) for n in range(starts)),
-              '    %s "$@" &' % ' '.join(_security_context(container)), '    pid=$!', '    wait "$pid"', '    rc=$?',
+                # a subPath inside a memory volume exists only once the pod's tmpfs is there
+                lines.append('mkdir -p %s' % shlex.quote(str(src)))
+                lines.append('mount --bind %s %s' % (shlex.quote(str(src)), q))
+                if kind == 'bind-ro':
+                    lines.append('mount -o remount,bind,ro %s' % q)
+            made.append(path)
+        if boot:
+            lines.append('cp %s %s' % (shlex.quote(str(stage / 'boot.sh')), shlex.quote(env['PD_BOOT_SCRIPT'])))
+        lines += ['cd /', 'umask 0022',
+                  'exec %s' % ' '.join(shlex.quote(a) for a in _security_context(c) + c['command'] + c_args)]
+        path = stage / ('container-%s.sh' % name)
+        path.write_text('\n'.join(lines) + '\n')
+        return path
+
+    run_one = [host['unshare'], '--mount', '--propagation', 'private', '/bin/bash']
+    lines = ['set -eu']
+    for name in memory_vols:  # memory emptyDirs: a tmpfs for the pod's lifetime
+        lines.append('mount -t tmpfs -o mode=0777 pd-start-test %s' % shlex.quote(str(sources[name])))
+    lines.append('set +e')
+    for i, c in enumerate(inits):
+        c_args = args if c.get('args') == container.get('args') else list(c.get('args', []))
+        lines += ['%s %s' % (' '.join(run_one), shlex.quote(str(container_script(c, 'init%d' % i, c_args, False)))),
+                  'rc=$?', '[ "$rc" = 0 ] || { echo "init container %s exited $rc" >&2; exit "$rc"; }' % c['name']]
+    main = container_script(container, 'main', args, True)
+    lines += ['for start in %s; do' % ' '.join(str(n) for n in range(starts)),
+              '    %s %s &' % (' '.join(run_one), shlex.quote(str(main))), '    pid=$!', '    wait "$pid"', '    rc=$?',
               '    echo "$pid" >> %s' % shlex.quote(str(out / 'start_pids')), '    [ "$rc" = 0 ] || break', 'done']
-    mapping = [(p, str(s)) for p, kind, s in mounts if kind != 'tmpfs']
-    for path in memory:  # keep what the memory volumes got: they vanish with the namespace
-        dest = out / 'memory' / path.lstrip('/')
-        lines.append('mkdir -p %s && cp -a %s/. %s' % (shlex.quote(str(dest)), shlex.quote(path), shlex.quote(str(dest))))
-        mapping.append((path, str(dest)))
+    keep = []
+    for name in memory_vols:  # keep what the memory volumes got: they vanish with the namespace
+        dest = out / 'memory' / name
+        lines.append('mkdir -p %s && cp -a %s/. %s' % (shlex.quote(str(dest)), shlex.quote(str(sources[name])),
+                                                        shlex.quote(str(dest))))
+        keep.append(name)
     lines.append('exit "$rc"')
     (stage / 'pod.sh').write_text('\n'.join(lines) + '\n')
-    proc = subprocess.run([host['unshare'], '--mount', '--propagation', 'private', '/bin/bash', str(stage / 'pod.sh')]
-                          + container['command'] + args, env=env, cwd='/', capture_output=True, text=True,
+    proc = subprocess.run(run_one + [str(stage / 'pod.sh')], env=env, cwd='/', capture_output=True, text=True,
                           timeout=300, check=False)
+    # container paths of the serving container -> where the test finds them now
+    mapping, memory = [], []
+    for path, kind, src in container_mounts(container):
+        if kind == 'tmpfs':
+            continue
+        for name in keep:
+            if src == sources[name] or str(src).startswith(str(sources[name]) + '/'):
+                src = out / 'memory' / name / os.path.relpath(str(src), str(sources[name]))
+                memory.append(path)
+        mapping.append((path, str(src)))
     return Pod(proc, env, container, args, mapping, memory, str(out))
 
 
@@ -419,11 +463,14 @@ def test_single_pod_issues_every_component_from_its_own_bundle(host, material, t
 
 
 def test_server_names_only_the_pod_ip_and_restarts(host, material, tmp_path, multi):
-    # a container restart finds its earlier (0400) files in the volumes and issues over them
+    # the init container issues once per pod; a restart of the serving container finds the files in the volumes
     pod = _start(host, material, tmp_path, multi, 'mindie-server', starts=2)
     assert pod.env['PD_COORDINATOR_HOST_IP_IN_CERT'] == 'true'
     _check_boot(pod)
-    assert pod.stderr.count('issuing the server certificate for %s\n' % POD_IP) == 2, pod
+    assert pod.stderr.count('issuing the server certificate for %s\n' % POD_IP) == 1, pod
+    with open(os.path.join(pod.out, 'boot_pids')) as handle:
+        assert len(handle.read().split()) == 2, 'the serving container did not boot twice'
+    assert pod.stdout.count('boot.sh stand-in: started') == 2
     _quiet(pod, [_check_component(pod, multi, 'server', [POD_IP], material), _check_probe(pod)])
 
 
@@ -444,8 +491,9 @@ def test_unknown_component_stops_with_exit_2(host, material, tmp_path, request, 
     assert pod.rc == 2, pod
     assert "ascend.mindie: unknown component 'coordinatr'" in pod.stderr
     assert not pod.booted
-    assert os.listdir(pod.host(pod.env['MIES_INSTALL_PATH'])) == ['scripts']  # the image's, untouched
-    assert os.listdir(pod.host(os.path.join(pod.env['MIES_INSTALL_PATH'], 'scripts'))) == [os.path.basename(IMAGE_CERTTOOLS)]
+    # the image's files untouched, nothing written (the volumes' mount points aside)
+    top = pod.host(pod.env['MIES_INSTALL_PATH'])
+    assert sorted(os.path.relpath(os.path.join(d, f), top) for d, _, fs in os.walk(top) for f in fs) == [IMAGE_CERTTOOLS]
 
 
 @pytest.mark.parametrize('rel, content, fragment', [
@@ -461,4 +509,43 @@ def test_broken_security_material_stops_before_boot(host, material, tmp_path, mu
     pod = _start(host, material, tmp_path, multi, 'mindie-ms-controller', damage=damage)
     assert pod.rc == 1, pod
     assert 'mindie_gen_cert: error' in pod.stderr and fragment in pod.stderr, pod
+    assert not pod.booted
+
+
+@pytest.mark.parametrize('layout, deployment', [('multi', 'mindie-server'), ('single_plaintext', 'mindie-server')])
+def test_serving_container_sees_no_ca_key_password_or_key_store(host, material, tmp_path, request, layout, deployment):
+    """Issue 16's promise: only the init container mounts the component Secrets. Everything the serving
+    container can see on its volumes (scanned file by file) holds no CA key, no CA key password, no
+    key store of the Secret, and no file of the Secret at all."""
+    r = request.getfixturevalue(layout)
+    pod = _start(host, material, tmp_path, r, deployment)
+    _check_boot(pod)
+    secret_blobs = set()
+    for comp in COMPONENTS:
+        for d, _, files in os.walk(str(material['root'] / comp)):
+            for f in files:
+                with open(os.path.join(d, f), 'rb') as handle:
+                    data = handle.read()
+                if not (f.endswith('.pem') and b'BEGIN CERTIFICATE' in data) and f not in ('gen_cert.json', 'cert_info.json'):
+                    secret_blobs.add((os.path.relpath(os.path.join(d, f), str(material['root'])), data))
+    assert any('ca.key.pem' in name for name, _ in secret_blobs) and any('ksfa' in name for name, _ in secret_blobs)
+    seen = 0
+    for path, source in pod.mapping:
+        for d, _, files in os.walk(source):
+            for f in files:
+                with open(os.path.join(d, f), 'rb') as handle:
+                    data = handle.read()
+                seen += 1
+                where = os.path.join(path, os.path.relpath(os.path.join(d, f), source))
+                assert CA_PASSWORD.encode() not in data, where
+                for name, blob in secret_blobs:
+                    assert data != blob and (len(blob) < 64 or blob[-64:] not in data), (where, name)
+    assert seen >= 5  # the leaf material it needs is there
+
+
+def test_serving_container_without_its_init_container_refuses_to_boot(host, material, tmp_path, multi):
+    pod = _start(host, material, tmp_path, multi, 'mindie-ms-controller', init=False)
+    assert pod.rc == 1, pod
+    assert 'TLS is on but' in pod.stderr and 'the init container mindie-tls issues these' in pod.stderr, pod
+    assert 'security/controller/certs/cert.pem' in pod.stderr
     assert not pod.booted
