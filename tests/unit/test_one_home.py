@@ -86,3 +86,11 @@ def test_roles_stay_inside_their_directory():
     for path in _code_files():
         with open(path, encoding="utf-8") as handle:
             assert not re.search(r"role_path\s*(~\s*)?['\"]?/\.\.", handle.read()), os.path.relpath(path, ROOT)
+
+
+def test_role_vars_hold_static_data_only():
+    """vars/ outranks inventory variables and is evaluated lazily: expressions there hide the role's flow."""
+    for path in glob.glob(os.path.join(ROOT, "roles", "*", "vars", "*.yml")):
+        with open(path, encoding="utf-8") as handle:
+            text = handle.read()
+        assert "{{" not in text and "{%" not in text, os.path.relpath(path, ROOT)
