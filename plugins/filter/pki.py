@@ -34,6 +34,12 @@ def pki_component_documents(spec, component, subject_defaults):
     return mindie_pki.component_documents(component, spec, subject_defaults)
 
 
+def pki_component_files(components, files=None):
+    """[component, file] for every file of each component's project directory (mindie_pki.component_files;
+    ``files``, when given, replaces that list)."""
+    return [[comp, rel] for comp in components or [] for rel in (files or mindie_pki.component_files())]
+
+
 def pki_module_utils_files(names):
     """Paths of this collection's module_utils files on the controller (the in-pod script ships them)."""
     out = []
@@ -52,5 +58,6 @@ class FilterModule(object):
             "pki_issued_summary": pki_issued_summary,
             "pki_expiry_report": pki_expiry_report,
             "pki_component_documents": pki_component_documents,
+            "pki_component_files": pki_component_files,
             "pki_module_utils_files": pki_module_utils_files,
         }

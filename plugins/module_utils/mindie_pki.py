@@ -70,10 +70,17 @@ SECURITY_LAYOUT = {
     "kmc_ksf_master": ("tools/pmt/master/ksfa", 0o600),
     "kmc_ksf_standby": ("tools/pmt/standby/ksfb", 0o600),
 }
+GEN_CERT_NAME = "gen_cert.json"
+CERT_INFO_NAME = "cert_info.json"
 # The document's gen_cert.json (paths relative to the project directory).
 GEN_CERT_DEFAULTS = dict([(key, "./" + SECURITY_LAYOUT[key][0])
                           for key in ("ca_cert", "ca_key", "ca_key_pwd", "kmc_ksf_master", "kmc_ksf_standby")]
-                         + [("cert_config", "./cert_info.json"), ("output_path", "./gen_cert_output")])
+                         + [("cert_config", "./" + CERT_INFO_NAME), ("output_path", "./gen_cert_output")])
+
+
+def component_files():
+    """Every file of a component's project directory, relative to it: the layout, then the two documents."""
+    return [rel for rel, _mode in SECURITY_LAYOUT.values()] + [GEN_CERT_NAME, CERT_INFO_NAME]
 
 
 class PkiError(Exception):
@@ -411,7 +418,7 @@ def component_documents(component, spec, subject_defaults):
         "req_distinguished_name": rdn,
         "alt_names": {"IP": list(spec.get("ips") or []), "DNS": list(spec.get("dns") or [])},
     }
-    return {"gen_cert.json": dict(GEN_CERT_DEFAULTS), "cert_info.json": cert_info}
+    return {GEN_CERT_NAME: dict(GEN_CERT_DEFAULTS), CERT_INFO_NAME: cert_info}
 
 
 def normalize_cert_info(info, extra_ips=(), extra_dns=()):

@@ -47,6 +47,8 @@ RULES = [
     ("refused sampling keys", r"""['"]use_beam_search['"]""", {"plugins/module_utils/deployment_rules.py": 1}),
     ("security file layout (path and mode)", r"""security/ca/ca_passwd\.txt['"]\s*,\s*0o[0-7]+""",
      {"plugins/module_utils/mindie_pki.py": 1}),
+    ("files of a component's security directory", r"""['"]security/ca/ca\.key\.pem['"]""",
+     {"plugins/module_utils/mindie_pki.py": 1}),
     ("A3 devices per node", r"""['"]a3['"]\s*:\s*16\b|16 if pd_deploy__hw""", {"plugins/module_utils/pd_derive.py": 1}),
     ("a node in one mindie group only", r"def host_groups\(", {"plugins/module_utils/deployment_rules.py": 1}),
 ]

@@ -85,6 +85,12 @@ def test_filters_keep_one_home_for_layout_and_sources():
     assert custom["cert_info.json"]["subject"] == "coord"
     assert (custom["cert_info.json"]["expired_time"], custom["cert_info.json"]["key_size"]) == (30, 3072)
     assert custom["cert_info.json"]["serial_number"] == 7
+    files = pki_filters.pki_component_files(["server", "controller"])
+    assert files[0] == ["server", "security/ca/ca.pem"] and len(files) == 2 * len(mindie_pki.SECURITY_LAYOUT) + 4
+    assert [f[1] for f in files[:len(files) // 2]] == \
+        [rel for rel, _mode in mindie_pki.SECURITY_LAYOUT.values()] + ["gen_cert.json", "cert_info.json"]
+    assert pki_filters.pki_component_files(["server"], ["a", "b"]) == [["server", "a"], ["server", "b"]]
+    assert pki_filters.pki_component_files([], None) == []
     paths = pki_filters.pki_module_utils_files(["kmc.py", "mindie_pki.py"])
     assert [os.path.basename(p) for p in paths] == ["kmc.py", "mindie_pki.py"] and all(map(os.path.isfile, paths))
     with pytest.raises(ValueError):
