@@ -7,7 +7,8 @@ __metaclass__ = type
 
 DOCUMENTATION = r"""
 name: collection_file
-author: ascend.mindie contributors
+author:
+  - ascend.mindie contributors (@ascend-mindie)
 short_description: Read a file of this collection, or its version
 description:
   - Returns the text of files of the ascend.mindie collection, named relative to the collection's root

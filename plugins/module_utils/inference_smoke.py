@@ -222,5 +222,3 @@ def attempt(url, path, model, prompt, max_tokens, stream, ca_file, timeout, expe
         sleep(delay)
     ready = readiness(readiness_url, ca_file) if (problems and readiness_url) else (None, "")
     return result, problems, attempts, ready
-
-

@@ -5,8 +5,8 @@ through the filter, and no task writes the rule again."""
 import glob
 import os
 
-from ansible_collections.ascend.mindie.plugins.filter.inventory import (mindie_hosts_in_several_groups, mindie_node_role,
-                                                                       mindie_npu_hosts)
+from ansible_collections.ascend.mindie.plugins.filter.inventory import (
+    mindie_hosts_in_several_groups, mindie_node_role, mindie_npu_hosts)
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "..", ".."))
 
