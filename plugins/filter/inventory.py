@@ -22,6 +22,19 @@ def mindie_hosts_in_several_groups(groups, keys=None):
     return sorted(h for h, names in deployment_rules.host_groups(mine).items() if len(names) > 1)
 
 
+def mindie_npu_hosts(groups, layout):
+    """The NPU nodes of the layout (docs/CONTRACTS.md): single = mindie_single; else the P and D nodes."""
+    mine = mindie_groups_of(groups)
+    return mine["single"] if layout == "single" else mine["prefill"] + mine["decode"]
+
+
+def mindie_node_role(groups, host):
+    """The host's role group (single, prefill, decode or control); None for a host in none of them."""
+    names = deployment_rules.host_groups(mindie_groups_of(groups)).get(host) or []
+    return names[0] if names else None
+
+
 class FilterModule(object):
     def filters(self):
-        return {"mindie_hosts_in_several_groups": mindie_hosts_in_several_groups}
+        return {"mindie_hosts_in_several_groups": mindie_hosts_in_several_groups, "mindie_npu_hosts": mindie_npu_hosts,
+                "mindie_node_role": mindie_node_role}

@@ -17,8 +17,8 @@ def pd_not_available(deployments, expected):
     return k8s_status.not_available(deployments, list(expected or []))
 
 
-def pd_pods_not_ready(pods):
-    return k8s_status.pods_not_ready(pods)
+def pd_pods_not_ready(pods, events=None):
+    return k8s_status.pods_not_ready(pods, events or [])
 
 
 def pd_object_refs(resources):

@@ -29,9 +29,15 @@ def pki_expiry_report(ca, intermediate, issued, intermediate_renew_days, cert_re
     return pki_inputs.expiry_report(ca, intermediate or {}, issued or [], intermediate_renew_days, cert_renew_days)
 
 
-def pki_gen_cert_json(_ignored=None):
-    """The document's gen_cert.json (paths relative to the component's project directory)."""
-    return dict(mindie_pki.GEN_CERT_DEFAULTS)
+def pki_component_documents(spec, component, subject_defaults):
+    """A component's pki_component_certs entry -> its gen_cert.json and cert_info.json (mindie_pki)."""
+    return mindie_pki.component_documents(component, spec, subject_defaults)
+
+
+def pki_component_files(components, files=None):
+    """[component, file] for every file of each component's project directory (mindie_pki.component_files;
+    ``files``, when given, replaces that list)."""
+    return [[comp, rel] for comp in components or [] for rel in (files or mindie_pki.component_files())]
 
 
 def pki_module_utils_files(names):
@@ -51,6 +57,7 @@ class FilterModule(object):
             "pki_input_problems": pki_input_problems,
             "pki_issued_summary": pki_issued_summary,
             "pki_expiry_report": pki_expiry_report,
-            "pki_gen_cert_json": pki_gen_cert_json,
+            "pki_component_documents": pki_component_documents,
+            "pki_component_files": pki_component_files,
             "pki_module_utils_files": pki_module_utils_files,
         }

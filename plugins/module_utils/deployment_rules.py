@@ -50,6 +50,11 @@ FEATURES_NOT_MULTI = ('multi_lora', 'parallel_decoding', 'splitfuse', 'prefix_ca
 SAMPLING_REFUSED = ('n', 'best_of', 'use_beam_search', 'logprobs', 'top_logprobs', 'stop',
                     'include_stop_str_in_output')
 
+# Kubernetes object names: an RFC 1123 label (namespaces, the instance label), and the RFC 1035
+# label a Service name must be (a letter first).
+DNS_LABEL = r'^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$'
+DNS_1035_LABEL = r'^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$'
+
 # Defaults of preflight_model_allowed_patterns / preflight_model_denied_patterns (Python regex,
 # case-insensitive, matched against the last path component of mindie_model_name).
 DEFAULT_MODEL_ALLOWED = [
@@ -127,6 +132,22 @@ def model_family_allowed(name, allowed=None, denied=None):
     if blocked:
         return False, '%r is a multimodal variant (matches %s)' % (base, ', '.join(blocked))
     return True, '%r matches %s' % (base, hits[0])
+
+
+def is_dns_label(value, rfc1035=False):
+    """True when ``value`` is a string Kubernetes accepts as a DNS label (RFC 1035 for Service names)."""
+    return isinstance(value, str) and re.match(DNS_1035_LABEL if rfc1035 else DNS_LABEL, value) is not None
+
+
+def refused_sampling(sampling):
+    """Keys of the sampling defaults PD disaggregation refuses, in the order the user wrote them."""
+    return [key for key in (sampling or {}) if key in SAMPLING_REFUSED]
+
+
+def refused_features(features, layout):
+    """Enabled features the layout refuses (the multi-machine list unless the layout is single)."""
+    refused = FEATURES_NEVER + (() if layout == 'single' else FEATURES_NOT_MULTI)
+    return [key for key, value in (features or {}).items() if value and key in refused]
 
 
 def host_groups(groups):

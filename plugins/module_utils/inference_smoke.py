@@ -222,37 +222,3 @@ def attempt(url, path, model, prompt, max_tokens, stream, ca_file, timeout, expe
         sleep(delay)
     ready = readiness(readiness_url, ca_file) if (problems and readiness_url) else (None, "")
     return result, problems, attempts, ready
-
-
-def pod_states(pods, events=()):
-    """One line per pod that is not Ready: phase, failing conditions, container states, last exit, and the
-    newest probe-failure event (a MindIE 3.x Coordinator's readiness body shows there)."""
-    unhealthy = {}
-    for ev in events:
-        obj = ev.get("involvedObject") or {}
-        if ev.get("reason") in ("Unhealthy", "BackOff", "Failed") and obj.get("name"):
-            unhealthy[obj["name"]] = ev.get("message", "")
-    lines = []
-    for pod in pods:
-        meta, st = pod.get("metadata", {}), pod.get("status", {}) or {}
-        conds = st.get("conditions") or []
-        if any(c.get("type") == "Ready" and c.get("status") == "True" for c in conds):
-            continue
-        why = ["%s=%s%s" % (c.get("type"), c.get("status"), (" " + c["reason"]) if c.get("reason") else "")
-               for c in conds if c.get("status") != "True"]
-        for cs in (st.get("initContainerStatuses") or []) + (st.get("containerStatuses") or []):
-            for state, detail in (cs.get("state") or {}).items():
-                if isinstance(detail, dict) and detail.get("reason"):
-                    why.append("%s %s %s%s" % (cs.get("name"), state, detail["reason"],
-                                               (": " + detail["message"][:200]) if detail.get("message") else ""))
-            last = (cs.get("lastState") or {}).get("terminated")
-            if last:
-                why.append("%s last exit %s" % (cs.get("name"), last.get("exitCode")))
-            if cs.get("restartCount"):
-                why.append("%s restarts %s" % (cs.get("name"), cs["restartCount"]))
-        if meta.get("name") in unhealthy:
-            why.append("probe: " + unhealthy[meta["name"]][:400])
-        node = (pod.get("spec") or {}).get("nodeName") or "-"
-        detail = (", " + ", ".join(why)) if why else ""
-        lines.append("%s on %s (%s%s)" % (meta.get("name"), node, st.get("phase", "Unknown"), detail))
-    return lines

@@ -45,38 +45,63 @@ def not_available(deployments, expected):
     return [name for name in expected if name not in ready]
 
 
-def pod_reasons(pod):
-    """Why one pod is not Ready: its failing conditions (with the scheduler's message), the states of
-    its containers that are not ready, and their last exit."""
+# Probe failures and back-offs name what a pod's own status does not (a MindIE 3.x Coordinator's readiness
+# body shows only there).
+POD_EVENT_REASONS = ("Unhealthy", "BackOff", "Failed")
+
+
+def _cut(text, size):
+    text = str(text)
+    return text if len(text) <= size else text[:size] + "..."
+
+
+def pod_reasons(pod, event_message=None):
+    """Why one pod is not Ready: its failing conditions (with the scheduler's message), the states of its
+    init and app containers that have a reason, their last exit and restarts, and the newest probe-failure
+    event's message."""
     st = pod.get("status") or {}
     why = []
     for c in st.get("conditions") or []:
         if c.get("status") != "True":
-            why.append("%s=%s%s%s" % (c.get("type"), c.get("status"), (" " + c["reason"]) if "reason" in c else "",
-                                      (": " + c["message"]) if "message" in c else ""))
-    for cs in st.get("containerStatuses") or []:
-        if cs.get("ready"):
-            continue
+            why.append("%s=%s%s%s" % (c.get("type"), c.get("status"), (" " + c["reason"]) if c.get("reason") else "",
+                                      (": " + _cut(c["message"], 400)) if c.get("message") else ""))
+    for cs in (st.get("initContainerStatuses") or []) + (st.get("containerStatuses") or []):
         for state, detail in (cs.get("state") or {}).items():
-            if isinstance(detail, dict) and "reason" in detail:
+            # a finished init container (exit 0) is not a reason
+            if isinstance(detail, dict) and detail.get("reason") and not (state == "terminated"
+                                                                          and detail.get("exitCode") == 0):
                 why.append("%s %s %s%s" % (cs.get("name"), state, detail["reason"],
-                                           (": " + detail["message"]) if "message" in detail else ""))
+                                           (": " + _cut(detail["message"], 200)) if detail.get("message") else ""))
         last = (cs.get("lastState") or {}).get("terminated")
         if last is not None:
-            why.append("%s last exit %s %s" % (cs.get("name"), last.get("exitCode", "?"), last.get("reason", "")))
+            why.append(("%s last exit %s %s" % (cs.get("name"), last.get("exitCode", "?"), last.get("reason", ""))).rstrip())
+        if cs.get("restartCount"):
+            why.append("%s restarts %s" % (cs.get("name"), cs["restartCount"]))
+    if event_message:
+        why.append("probe: " + _cut(event_message, 400))
     return why
 
 
-def pods_not_ready(pods):
-    """One line per pod that is not Ready: ``name (phase, reasons...)``."""
+def pods_not_ready(pods, events=()):
+    """One line per pod that is not Ready: ``name on node (phase, reasons...)``.
+
+    ``events``: the namespace's events, when the caller may read them; the newest probe failure or
+    back-off of each pod is added to its line. The deploy stage's wait and the smoke stage both use this.
+    """
+    latest = {}
+    for ev in events or []:
+        obj = ev.get("involvedObject") or {}
+        if ev.get("reason") in POD_EVENT_REASONS and obj.get("name"):
+            latest[obj["name"]] = ev.get("message", "")
     lines = []
     for pod in pods or []:
-        st = pod.get("status") or {}
+        meta, st = pod.get("metadata") or {}, pod.get("status") or {}
         if _true(st.get("conditions"), "Ready"):
             continue
-        why = pod_reasons(pod)
-        lines.append("%s (%s%s)" % (pod["metadata"]["name"], st.get("phase", "Unknown"),
-                                    (", " + ", ".join(why)) if why else ""))
+        why = pod_reasons(pod, latest.get(meta.get("name")))
+        node = (pod.get("spec") or {}).get("nodeName") or "no node"
+        lines.append("%s on %s (%s%s)" % (meta.get("name"), node, st.get("phase", "Unknown"),
+                                          (", " + ", ".join(why)) if why else ""))
     return lines
 
 

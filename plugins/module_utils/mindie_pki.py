@@ -70,10 +70,17 @@ SECURITY_LAYOUT = {
     "kmc_ksf_master": ("tools/pmt/master/ksfa", 0o600),
     "kmc_ksf_standby": ("tools/pmt/standby/ksfb", 0o600),
 }
+GEN_CERT_NAME = "gen_cert.json"
+CERT_INFO_NAME = "cert_info.json"
 # The document's gen_cert.json (paths relative to the project directory).
 GEN_CERT_DEFAULTS = dict([(key, "./" + SECURITY_LAYOUT[key][0])
                           for key in ("ca_cert", "ca_key", "ca_key_pwd", "kmc_ksf_master", "kmc_ksf_standby")]
-                         + [("cert_config", "./cert_info.json"), ("output_path", "./gen_cert_output")])
+                         + [("cert_config", "./" + CERT_INFO_NAME), ("output_path", "./gen_cert_output")])
+
+
+def component_files():
+    """Every file of a component's project directory, relative to it: the layout, then the two documents."""
+    return [rel for rel, _mode in SECURITY_LAYOUT.values()] + [GEN_CERT_NAME, CERT_INFO_NAME]
 
 
 class PkiError(Exception):
@@ -388,6 +395,32 @@ def cert_summary(cert, now=None):
 
 
 # cert_info.json / gen_cert.json ------------------------------------------------------------
+# The document's defaults for a component certificate.
+CERT_DAYS = 3650
+CERT_KEY_SIZE = 4096
+
+
+def component_documents(component, spec, subject_defaults):
+    """The two files the document's gen_cert tool reads in a component's project directory.
+
+    ``spec``: the component's entry of pki_component_certs (subject, expired_time, serial_number,
+    key_size, ips, dns); ``subject_defaults``: the RDN fields every component certificate carries.
+    """
+    spec = spec or {}
+    subject = spec.get("subject") or {}
+    rdn = dict(subject_defaults or {})
+    rdn.update(subject)
+    cert_info = {
+        "subject": subject["CN"] if "CN" in subject else "mindie-" + component,
+        "expired_time": int(spec.get("expired_time", CERT_DAYS)),
+        "serial_number": spec.get("serial_number", "random"),
+        "key_size": int(spec.get("key_size", CERT_KEY_SIZE)),
+        "req_distinguished_name": rdn,
+        "alt_names": {"IP": list(spec.get("ips") or []), "DNS": list(spec.get("dns") or [])},
+    }
+    return {GEN_CERT_NAME: dict(GEN_CERT_DEFAULTS), CERT_INFO_NAME: cert_info}
+
+
 def normalize_cert_info(info, extra_ips=(), extra_dns=()):
     """Validate a cert_info.json document (the document's fields) and merge --ip/--dns values.
 
@@ -400,7 +433,7 @@ def normalize_cert_info(info, extra_ips=(), extra_dns=()):
                                   "alt_names", "key_size"})
     if unknown:
         raise PkiError("cert_info.json has unknown field(s) %s" % ", ".join(unknown))
-    days = info.get("expired_time", 3650)
+    days = info.get("expired_time", CERT_DAYS)
     if not isinstance(days, int) or isinstance(days, bool) or not 1 <= days <= 36500:
         raise PkiError("cert_info.json expired_time must be a number of days between 1 and 36500, got %r" % (days,))
     serial = info.get("serial_number", "random")
@@ -432,7 +465,7 @@ def normalize_cert_info(info, extra_ips=(), extra_dns=()):
             raise PkiError("%r is not a DNS name (alt_names.DNS)" % (value,))
         if value not in dns:
             dns.append(value)
-    key_size = info.get("key_size", 4096)
+    key_size = info.get("key_size", CERT_KEY_SIZE)
     check_key_size(key_size, "cert_info.json key_size")
     return {"subject": rdn, "expired_time": days, "serial_number": serial, "ips": ips, "dns": dns,
             "key_size": key_size}

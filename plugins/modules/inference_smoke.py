@@ -164,6 +164,7 @@ import os
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.ascend.mindie.plugins.module_utils import inference_smoke as smoke
+from ansible_collections.ascend.mindie.plugins.module_utils import k8s_status
 
 
 def core_api(params, env=None):
@@ -205,7 +206,7 @@ def not_ready_pods(module):
     """The deployment's pods that are not Ready, and why (probe-failure events included)."""
     try:
         pods, events = list_pods(module, events=True)
-        return smoke.pod_states(pods, events) or ["all %d pod(s) Ready" % len(pods)]
+        return k8s_status.pods_not_ready(pods, events) or ["all %d pod(s) Ready" % len(pods)]
     except Exception as exc:  # the answer's failure is the point; the listing is extra detail
         return ["cannot list the pods of namespace %s: %s" % (module.params['namespace'], exc)]
 

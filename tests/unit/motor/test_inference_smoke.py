@@ -1,6 +1,7 @@
 # Copyright: (c) 2026, ascend.mindie contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The smoke helper's rules that need no server: entrance scheme, readiness body, pod states."""
+"""The smoke helper's rules that need no server: entrance scheme, readiness body (its pod diagnosis is
+k8s_status.pods_not_ready, tested in tests/unit/plugins/module_utils/test_k8s_status.py)."""
 import pytest
 
 from ansible_collections.ascend.mindie.plugins.module_utils import inference_smoke as smoke
@@ -18,26 +19,6 @@ def test_readiness_body_decides():
     assert smoke.is_ready(200, '{"status": "ok", "ready": true}') is True
     assert smoke.is_ready(503, '{"ready": true}') is False
     assert smoke.is_ready(200, "OK") is True
-
-
-def test_pod_states_names_what_is_wrong():
-    pods = [
-        {"metadata": {"name": "mindie-motor-coordinator-x"}, "spec": {"nodeName": "control-1"},
-         "status": {"phase": "Running", "conditions": [{"type": "Ready", "status": "False", "reason": "ContainersNotReady"}],
-                    "containerStatuses": [{"name": "coordinator", "state": {"running": {}}, "restartCount": 0}]}},
-        {"metadata": {"name": "mindie-server-d0-y"}, "spec": {"nodeName": "decode-1"},
-         "status": {"phase": "Running", "conditions": [{"type": "Ready", "status": "False"}],
-                    "containerStatuses": [{"name": "server", "restartCount": 3,
-                                           "state": {"waiting": {"reason": "CrashLoopBackOff", "message": "back-off 40s"}},
-                                           "lastState": {"terminated": {"exitCode": 1}}}]}},
-        {"metadata": {"name": "ok"}, "status": {"conditions": [{"type": "Ready", "status": "True"}]}},
-    ]
-    events = [{"involvedObject": {"name": "mindie-motor-coordinator-x"}, "reason": "Unhealthy",
-               "message": 'Readiness probe failed: motor_pod: coordinator not ready: {"ready":false}'}]
-    lines = smoke.pod_states(pods, events)
-    assert len(lines) == 2
-    assert "control-1" in lines[0] and 'probe: Readiness probe failed' in lines[0] and '"ready":false' in lines[0]
-    assert "server waiting CrashLoopBackOff: back-off 40s" in lines[1] and "last exit 1" in lines[1] and "restarts 3" in lines[1]
 
 
 def test_check_answers():

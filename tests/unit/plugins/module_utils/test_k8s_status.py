@@ -40,9 +40,40 @@ def test_pod_lines_name_scheduler_reasons_states_and_exits():
     ready = {"metadata": {"name": "ok"}, "status": {"phase": "Running", "conditions": [{"type": "Ready", "status": "True"}]}}
     lines = k8s_filters.pd_pods_not_ready([pending, crashing, ready])
     assert lines == [
-        "server-0 (Pending, PodScheduled=False Unschedulable: 0/4 nodes are available: 4 Insufficient huawei.com/Ascend910.)",
-        "server-1 (Running, Ready=False ContainersNotReady, mindie waiting CrashLoopBackOff: back-off 40s, "
+        "server-0 on no node (Pending, PodScheduled=False Unschedulable: 0/4 nodes are available: "
+        "4 Insufficient huawei.com/Ascend910.)",
+        "server-1 on no node (Running, Ready=False ContainersNotReady, mindie waiting CrashLoopBackOff: back-off 40s, "
         "mindie last exit 3 Error)"]
+
+
+def test_pod_lines_add_nodes_restarts_init_containers_and_probe_events():
+    """The smoke stage's diagnosis is the same function, with the namespace's events."""
+    pods = [
+        {"metadata": {"name": "mindie-motor-coordinator-x"}, "spec": {"nodeName": "control-1"},
+         "status": {"phase": "Running", "conditions": [{"type": "Ready", "status": "False", "reason": "ContainersNotReady"}],
+                    "containerStatuses": [{"name": "coordinator", "state": {"running": {}}, "restartCount": 0}]}},
+        {"metadata": {"name": "mindie-server-d0-y"}, "spec": {"nodeName": "decode-1"},
+         "status": {"phase": "Running", "conditions": [{"type": "Ready", "status": "False"}],
+                    "initContainerStatuses": [{"name": "certs", "state": {"terminated": {"reason": "Completed",
+                                                                                         "exitCode": 0}}}],
+                    "containerStatuses": [{"name": "server", "restartCount": 3,
+                                           "state": {"waiting": {"reason": "CrashLoopBackOff", "message": "back-off 40s"}},
+                                           "lastState": {"terminated": {"exitCode": 1}}}]}},
+        {"metadata": {"name": "init-fails"}, "spec": {"nodeName": "decode-2"},
+         "status": {"phase": "Pending", "initContainerStatuses": [
+             {"name": "certs", "state": {"terminated": {"reason": "Error", "exitCode": 2, "message": "x" * 300}}}]}},
+        {"metadata": {"name": "ok"}, "status": {"conditions": [{"type": "Ready", "status": "True"}]}},
+    ]
+    events = [{"involvedObject": {"name": "mindie-motor-coordinator-x"}, "reason": "Unhealthy",
+               "message": 'Readiness probe failed: motor_pod: coordinator not ready: {"ready":false}'},
+              {"involvedObject": {"name": "mindie-server-d0-y"}, "reason": "Scheduled", "message": "ignored"}]
+    assert k8s_filters.pd_pods_not_ready(pods, events) == [
+        "mindie-motor-coordinator-x on control-1 (Running, Ready=False ContainersNotReady, "
+        'probe: Readiness probe failed: motor_pod: coordinator not ready: {"ready":false})',
+        "mindie-server-d0-y on decode-1 (Running, Ready=False, server waiting CrashLoopBackOff: back-off 40s, "
+        "server last exit 1, server restarts 3)",
+        "init-fails on decode-2 (Pending, certs terminated Error: " + "x" * 200 + "...)",
+    ]
 
 
 def test_teardown_names_stuck_pods_with_their_nodes():

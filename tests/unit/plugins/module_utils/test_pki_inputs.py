@@ -72,7 +72,25 @@ def test_expiry_report_and_issued_summary():
 
 
 def test_filters_keep_one_home_for_layout_and_sources():
-    assert pki_filters.pki_gen_cert_json() == mindie_pki.GEN_CERT_DEFAULTS
+    spec = {"ips": ["10.0.0.1"], "subject": {"O": "Lab"}}
+    docs = pki_filters.pki_component_documents(spec, "server", {"C": "CN", "O": "Huawei"})
+    assert docs["gen_cert.json"] == mindie_pki.GEN_CERT_DEFAULTS
+    assert docs["cert_info.json"] == {
+        "subject": "mindie-server", "expired_time": 3650, "serial_number": "random", "key_size": 4096,
+        "req_distinguished_name": {"C": "CN", "O": "Lab"}, "alt_names": {"IP": ["10.0.0.1"], "DNS": []}}
+    # what the role writes is what the signer accepts
+    assert mindie_pki.normalize_cert_info(docs["cert_info.json"])["key_size"] == 4096
+    spec = {"subject": {"CN": "coord"}, "expired_time": "30", "key_size": 3072, "serial_number": 7, "dns": ["a.b"]}
+    custom = pki_filters.pki_component_documents(spec, "coordinator", {})
+    assert custom["cert_info.json"]["subject"] == "coord"
+    assert (custom["cert_info.json"]["expired_time"], custom["cert_info.json"]["key_size"]) == (30, 3072)
+    assert custom["cert_info.json"]["serial_number"] == 7
+    files = pki_filters.pki_component_files(["server", "controller"])
+    assert files[0] == ["server", "security/ca/ca.pem"] and len(files) == 2 * len(mindie_pki.SECURITY_LAYOUT) + 4
+    assert [f[1] for f in files[:len(files) // 2]] == \
+        [rel for rel, _mode in mindie_pki.SECURITY_LAYOUT.values()] + ["gen_cert.json", "cert_info.json"]
+    assert pki_filters.pki_component_files(["server"], ["a", "b"]) == [["server", "a"], ["server", "b"]]
+    assert pki_filters.pki_component_files([], None) == []
     paths = pki_filters.pki_module_utils_files(["kmc.py", "mindie_pki.py"])
     assert [os.path.basename(p) for p in paths] == ["kmc.py", "mindie_pki.py"] and all(map(os.path.isfile, paths))
     with pytest.raises(ValueError):
