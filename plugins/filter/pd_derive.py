@@ -48,9 +48,14 @@ def pd_yaml_documents(objects, header_lines):
     return head + ''.join('---\n' + to_nice_yaml(obj, indent=2, sort_keys=False) for obj in objects)
 
 
+def pd_image_version_label(image):
+    """The image reference's tag (or digest) as a valid label value (app.kubernetes.io/version)."""
+    return pd_derive.image_version_label(image)
+
+
 class FilterModule(object):
     def filters(self):
         return {'pd_fact_models': pd_fact_models, 'pd_k8s_node_names': pd_k8s_node_names,
                 'pd_devices_per_node': pd_devices_per_node, 'pd_pod_memory': pd_pod_memory,
                 'pd_refused_sampling': pd_refused_sampling, 'pd_refused_features': pd_refused_features,
-                'pd_yaml_documents': pd_yaml_documents}
+                'pd_yaml_documents': pd_yaml_documents, 'pd_image_version_label': pd_image_version_label}

@@ -11,6 +11,8 @@ The words follow docs/CONTRACTS.md: a device is one die as Kubernetes counts it 
 from __future__ import (absolute_import, division, print_function)
 __metaclass__ = type
 
+import re
+
 import math
 
 # Devices (dies) per node as Kubernetes counts them: 8 NPUs of one die on A2, 8 NPUs of two dies on A3.
@@ -89,3 +91,17 @@ def pod_memory(body_limit_mb, max_requests, *resources):
                   for kind in ('requests', 'limits'))
     return {'coordinator': dict((k, '%dGi' % v) for k, v in coordinator.items()),
             'single': dict((k, '%dGi' % v) for k, v in single.items())}
+
+
+def image_version_label(image):
+    """The image's tag (or digest) as a Kubernetes label value: at most 63 characters of [A-Za-z0-9._-],
+    starting and ending with an alphanumeric; 'latest' without a tag."""
+    ref = image.split('@', 1)
+    if len(ref) == 2:
+        tag = ref[1]
+    else:
+        last = image.rsplit('/', 1)[-1]
+        tag = last.split(':', 1)[1] if ':' in last else 'latest'
+    value = re.sub(r'[^A-Za-z0-9._-]', '_', tag)[:63]
+    value = re.sub(r'^[^A-Za-z0-9]+|[^A-Za-z0-9]+$', '', value)
+    return value or 'unknown'

@@ -3,6 +3,7 @@
 """What pd_deploy derives before rendering (module_utils/pd_derive.py, the deployment_rules it checks with,
 and the filters, test and lookup the role reaches them through)."""
 import os
+import re
 
 import pytest
 import yaml
@@ -110,3 +111,18 @@ def test_collection_version_from_galaxy_yml_or_manifest(tmp_path):
     (tmp_path / "galaxy.yml").write_text("version: 1.0.0\n")
     assert collection_file.collection_version(str(tmp_path)) == "9.8.7"
     assert collection_file.collection_version(str(tmp_path / "missing")) == "unknown"
+
+
+@pytest.mark.parametrize("image, label", [
+    ("swr.example/ascend/mindie:2.1.RC1-800I-A2-py311", "2.1.RC1-800I-A2-py311"),
+    ("registry:5000/mindie", "latest"),  # the port is not a tag
+    ("mindie@sha256:" + "a" * 64, "sha256_" + "a" * 56),
+    ("mindie:" + "x" * 64, "x" * 63),  # Jinja's truncate left 64..68 characters alone
+    ("mindie:" + "y" * 62 + "-z", "y" * 62),  # cut at 63, then no trailing '-'
+    ("mindie:_tag+1", "tag_1"),
+    ("mindie:___", "unknown"),
+])
+def test_image_version_label_is_a_valid_label_value(image, label):
+    value = pd_derive.image_version_label(image)
+    assert value == label
+    assert len(value) <= 63 and re.match(r"^[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?$", value)
