@@ -5,6 +5,7 @@
 
     python3 tests/lab/atlas_lab.py [--lab-id ID] up --prefill 2 --decode 2 [--control 1] [--profile a2-64g]
     python3 tests/lab/atlas_lab.py [--lab-id ID] up --single 1 --profile a3
+    python3 tests/lab/atlas_lab.py [--lab-id ID] up --single 1 --prefill 1 --decode 1 --control 1   # both layouts
     python3 tests/lab/atlas_lab.py [--lab-id ID] status | inventory | down
     python3 tests/lab/atlas_lab.py [--lab-id ID] fault vlan NODE PORT VID | link-down NODE PORT | ...
 
@@ -742,16 +743,16 @@ def pick_net_index(lab):
 
 def plan_nodes(args):
     roles = []
-    if args.single:
-        if args.prefill or args.decode or args.control:
-            raise LabError("--single cannot be combined with --prefill/--decode/--control")
+    if args.single and not (args.prefill or args.decode or args.control):
         roles = [("single", i + 1) for i in range(args.single)]
     else:
         if not (args.prefill and args.decode):
             raise LabError("a multi-machine lab needs --prefill N and --decode N (N >= 1); "
                            "or use --single N")
         roles = ([("prefill", i + 1) for i in range(args.prefill)] + [("decode", i + 1) for i in range(args.decode)]
-                 + [("control", i + 1) for i in range(args.control)])
+                 + [("control", i + 1) for i in range(args.control)]
+                 # both layouts side by side (molecule pd_deploy): single nodes after the others
+                 + [("single", i + 1) for i in range(args.single)])
     if len(roles) > MAX_NODES:
         raise LabError("at most %d nodes per lab (asked for %d)" % (MAX_NODES, len(roles)))
     return roles
