@@ -1,11 +1,15 @@
 # Copyright: (c) 2026, ascend.mindie contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Reliability and security suite: the REAL playbooks, run with ansible-playbook over real SSH against
-the simulated Atlas lab (tests/lab), with the Kubernetes API test stand-in (tests/k8s_standin) served
-in-process on loopback so the tests can read and steer its store.
+the simulated Atlas lab (tests/lab) and its REAL Kubernetes control plane (``atlas_lab.py up --k8s``:
+kube-apiserver 1.20 built from Debian's source, node agents that run the pods on the lab nodes, the
+Ascend Operator stand-in that fills the rank table). The deploy stage uses the lab's least-privilege
+deployer kubeconfig; the tests read the cluster with the admin one.
 
 One lab (id ``itest``, or ITEST_LAB_ID; 2 prefill + 2 decode Atlas 800I A2) serves the whole
-session and is taken down at the end, also after a failure. State flows in this order, enforced by
+session and is taken down at the end, also after a failure. Its nodes get the model directory the
+deployment names (the operator's weights; the Server pods mount it) and the MindIE 2.x lab image
+(tests/lab/images/mindie2) is built once. State flows in this order, enforced by
 fixtures: the fresh lab is first checked with --check (fixture ``fresh_check``), then converged once
 at -vvv (fixture ``converged``); every later test starts from the converged cluster and clears the
 lab's faults when it ends.
@@ -34,7 +38,10 @@ PLAYBOOKS = os.path.join(ROOT, "playbooks")
 # invocation of the stage playbooks so a missing summary play does not hide the stages' own results.
 FLOW = ["validate_inventory.yml", "preflight.yml", "roce.yml", "entropy.yml", "pki.yml", "deploy.yml"]
 NODES = ["prefill-1", "prefill-2", "decode-1", "decode-2"]
-KUBERNETES_VERSION = "1.30"
+# The lab's control plane (tests/lab/k8s): Kubernetes 1.20; the deployer may deploy to this namespace.
+KUBERNETES_VERSION = "1.20"
+NAMESPACE = "mindie"
+MINDIE2_IMAGE_BUILD = os.path.join(ROOT, "tests", "lab", "images", "mindie2", "build.py")
 
 
 # tests/conftest.py put the collections root on sys.path; the playbooks must use the same tree.
@@ -59,8 +66,12 @@ def lab_cli(*args, check=True):
 
 
 class Lab(object):
-    def __init__(self, inventory):
+    def __init__(self, inventory, image):
         self.inventory = inventory
+        self.image = image  # the MindIE 2.x lab image the deployment names
+        k8s = os.path.join("/var/lib/ascend-lab", LAB_ID, "k8s")
+        self.admin_kubeconfig = os.path.join(k8s, "admin.kubeconfig")
+        self.deployer_kubeconfig = os.path.join(k8s, "deployer.kubeconfig")
         with open(inventory) as handle:
             data = yaml.safe_load(handle)
         self.hosts = {}
@@ -203,31 +214,44 @@ def diff_dicts(before, after, label):
             for k in sorted(set(before) | set(after)) if before.get(k) != after.get(k)]
 
 
-# --- Kubernetes API stand-in (in-process) ----------------------------------------------------
-class Standin(object):
-    def __init__(self, workdir):
-        sys.path.insert(0, os.path.join(ROOT, "tests", "k8s_standin"))
-        import server  # pylint: disable=import-error,import-outside-toplevel
-        self.module = server
-        self.httpd, self.store = server.make_server(0, ready_delay=0.2)
-        self.port = self.httpd.server_address[1]
-        self.kubeconfig = os.path.join(workdir, "kubeconfig")
-        server.write_kubeconfig(self.kubeconfig, self.port, None)
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-        self.thread.start()
+# --- the lab's Kubernetes API, read as its admin ------------------------------------------------
+# What a run may change, per object of the namespace: ConfigMaps, Secrets, Deployments, Services (their
+# data, spec, labels and annotations; not status, managedFields or resourceVersion, which controllers and
+# status updates move). Objects the cluster makes itself are left out (kube-root-ca.crt, the default
+# ServiceAccount's token Secret), and so is the data of rings-config-*: the Ascend Operator owns it and
+# stamps it with the time it wrote it (the role only creates the empty ConfigMap).
+SNAPSHOT_KINDS = ("configmaps", "secrets", "deployments", "services")
 
-    def snapshot(self):
-        """(plural, namespace, name) -> the stored object as JSON (resourceVersion included)."""
-        with self.store.lock:
-            return {"%s/%s/%s" % k: json.dumps(v, sort_keys=True) for k, v in self.store.objects.items()}
+
+class Cluster(object):
+    def __init__(self, lab):
+        self.lab = lab
 
     def objects(self, plural):
-        with self.store.lock:
-            return [json.loads(json.dumps(v)) for k, v in self.store.objects.items() if k[0] == plural]
+        # atlas_lab.py kubectl: the lab's kubectl with its admin kubeconfig
+        proc = subprocess.run([sys.executable, LAB_CLI, "--lab-id", LAB_ID, "kubectl", "get", plural, "-n", NAMESPACE,
+                               "-o", "json"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              universal_newlines=True, timeout=120, check=False)
+        assert proc.returncode == 0, "kubectl get %s failed: %s" % (plural, proc.stderr)
+        return json.loads(proc.stdout)["items"]
 
-    def stop(self):
-        self.httpd.shutdown()
-        self.httpd.server_close()
+    def snapshot(self):
+        """plural/name -> sha256 of what a run may change (hashes: Secret data stays out of messages)."""
+        out = {}
+        for plural in SNAPSHOT_KINDS:
+            for obj in self.objects(plural):
+                meta = obj["metadata"]
+                if plural == "configmaps" and meta["name"] == "kube-root-ca.crt":
+                    continue
+                if plural == "secrets" and obj.get("type") == "kubernetes.io/service-account-token":
+                    continue
+                state = {"labels": meta.get("labels"), "annotations": meta.get("annotations"),
+                         "spec": obj.get("spec"), "type": obj.get("type")}
+                if not meta["name"].startswith("rings-config-"):
+                    state.update({"data": obj.get("data"), "binaryData": obj.get("binaryData")})
+                out["%s/%s" % (plural, meta["name"])] = hashlib.sha256(
+                    json.dumps(state, sort_keys=True).encode()).hexdigest()
+        return out
 
 
 # --- running playbooks -----------------------------------------------------------------------
@@ -262,16 +286,26 @@ class Result(object):
 
 
 def default_deployment(env):
-    """The demo's deployment (inventories/lab/group_vars/all/deployment.yml) with explicit dirs."""
+    """The demo's deployment (inventories/lab/group_vars/all/deployment.yml) with explicit dirs, sized for
+    the lab's control plane."""
     with open(os.path.join(ROOT, "inventories", "lab", "group_vars", "all", "deployment.yml")) as handle:
         desc = yaml.safe_load(handle)
     desc["mindie_report_dir"] = env.report_dir
     desc["mindie_pki_dir"] = env.pki_dir
-    # The cluster version pd_deploy validates the manifests against (the stand-in serves v1.30).
+    # The lab's cluster version (applying, the API server itself validates: server-side dry run).
     desc["pd_deploy_kubernetes_version"] = KUBERNETES_VERSION
-    # A short wait: the stand-in makes Deployments Available after 0.2 s.
-    desc["pd_deploy_wait_timeout"] = 30
-    desc["pd_deploy_wait_delay"] = 1
+    # The lab image (its tag is the demo's unless MINDIE2_IMAGE_TAG says otherwise).
+    desc["mindie_image"] = env.lab.image
+    # Real pods: boot-time certificates, probes every 3 s; a bound that fails a stuck run in minutes.
+    desc["pd_deploy_wait_timeout"] = 240
+    desc["pd_deploy_wait_delay"] = 2
+    desc["pd_deploy_ranktable_timeout"] = 240
+    desc["pd_deploy_probe_period"] = 3
+    desc["pd_deploy_probe_timeout"] = 3
+    # The image's interpreter by absolute path (the node agent runs commands without a PATH search).
+    desc["pd_deploy_python"] = "/usr/bin/python3"
+    # The lab made the namespace; the least-privilege deployer may not patch namespaces.
+    desc["pd_deploy_create_namespace"] = False
     # MindIE's release material (pd_deploy_mindie_release): the lab inventory finds it relative to its own
     # directory, this inventory lives elsewhere; our release-shaped fixture.
     desc["pd_deploy_mindie_release"] = os.path.join(ROOT, "tests", "fixtures", "mindie2-release")
@@ -284,11 +318,18 @@ def default_deployment(env):
     return desc
 
 
+def model_path():
+    """The model directory of the demo's deployment (on every P/D node)."""
+    with open(os.path.join(ROOT, "inventories", "lab", "group_vars", "all", "deployment.yml")) as handle:
+        return yaml.safe_load(handle)["mindie_model_path"]
+
+
 class Env(object):
     """Paths of one session: report dir, PKI dir, CA password file (0600), scratch space."""
 
-    def __init__(self, base, lab, standin):
-        self.base, self.lab, self.standin = base, lab, standin
+    def __init__(self, base, lab):
+        self.base, self.lab = base, lab
+        self.cluster = Cluster(lab)
         self.report_dir = os.path.join(base, "reports")
         self.pki_dir = os.path.join(base, "pki")
         self.scratch = os.path.join(base, "scratch")
@@ -341,7 +382,7 @@ class Env(object):
             "ANSIBLE_STDOUT_CALLBACK": "default",
             "ANSIBLE_LOCAL_TEMP": os.path.join(self.base, "ansible-local"),
             "ANSIBLE_LOG_PATH": os.path.join(self.base, "ansible.log"),
-            "K8S_AUTH_KUBECONFIG": self.standin.kubeconfig,
+            "K8S_AUTH_KUBECONFIG": self.lab.deployer_kubeconfig,
             "MINDIE_REPORT_DIR": self.report_dir,
             "PYTHONUNBUFFERED": "1",
         })
@@ -371,7 +412,7 @@ class Env(object):
             "nodes": snapshot_nodes(self.lab) if nodes else {},
             "pki": snapshot_dir(self.pki_dir),
             "reports": snapshot_dir(self.report_dir),
-            "cluster": self.standin.snapshot(),
+            "cluster": self.cluster.snapshot(),
         }
 
     @staticmethod
@@ -390,10 +431,21 @@ def lab():
     if os.geteuid() != 0:
         pytest.fail("the integration suite needs root (the Atlas lab uses network namespaces)")
     lab_cli("down", check=False)
-    lab_cli("up", "--prefill", "2", "--decode", "2", "--profile", "a2-64g")
+    # built once, cached under /var/cache/ascend-lab; the last line is the image dir (.../mindie/<tag>)
+    build = subprocess.run([sys.executable, MINDIE2_IMAGE_BUILD], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                           universal_newlines=True, timeout=600, check=False)
+    assert build.returncode == 0, "the MindIE 2.x lab image does not build:\n" + build.stdout
+    image = "mindie:" + os.path.basename(build.stdout.strip().splitlines()[-1])
+    lab_cli("up", "--prefill", "2", "--decode", "2", "--profile", "a2-64g", "--k8s", "--k8s-namespace", NAMESPACE)
     try:
         inventory = lab_cli("inventory").stdout.strip().splitlines()[-1]
-        yield Lab(inventory)
+        lab = Lab(inventory, image)
+        path = model_path()
+        for node in NODES:
+            # the operator's model weights (the Server pods mount them read-only; hostPath type Directory)
+            proc = lab.ssh(node, "mkdir -p %s && echo '{}' > %s/config.json" % (path, path))
+            assert proc.returncode == 0, "cannot put the model dir on %s: %s" % (node, proc.stderr)
+        yield lab
     finally:
         lab_cli("down", check=False)
 
@@ -403,11 +455,9 @@ def env(lab):
     # Not pytest's tmp_path: other pytest sessions on this machine prune its numbered dirs.
     base = tempfile.mkdtemp(prefix="ascend-itest-")
     os.chmod(base, 0o700)
-    standin = Standin(base)
     try:
-        yield Env(base, lab, standin)
+        yield Env(base, lab)
     finally:
-        standin.stop()
         if os.environ.get("ITEST_KEEP"):
             sys.stderr.write("integration suite files kept in %s\n" % base)
         else:

@@ -10,7 +10,7 @@ import shutil
 
 import pytest
 
-from conftest import Env, default_deployment, snapshot_dir
+from conftest import LAB_ID, Env, default_deployment, snapshot_dir
 
 VALIDATE = ["validate_inventory.yml"]
 PREFLIGHT = ["validate_inventory.yml", "preflight.yml"]
@@ -99,8 +99,11 @@ CASES = [
      None, None, [r"Mindie_NS"], ()),
     ("namespace-does-not-exist", DEPLOY_ONLY, _set(mindie_namespace="no-such-ns"),
      # its own NodePort: the converged instance holds the default one (mindie2's NodePort clash check);
-     # the cluster's server-side dry run (apply) meets the missing namespace first
-     {"pd_deploy_hardware": "a2", "pd_deploy_create_namespace": False, "pd_deploy_node_port": 31016}, None, None,
+     # the cluster's server-side dry run (apply) meets the missing namespace first. As the cluster's admin:
+     # the least-privilege deployer is refused in any other namespace before the API server looks whether it
+     # exists (tests/k8s checks that refusal).
+     {"pd_deploy_hardware": "a2", "pd_deploy_create_namespace": False, "pd_deploy_node_port": 31016,
+      "pd_deploy_kubeconfig": os.path.join("/var/lib/ascend-lab", LAB_ID, "k8s", "admin.kubeconfig")}, None, None,
      [r"Failed to (?:create|apply) object: .*namespaces \\?\"no-such-ns\\?\" not found"], DEPLOY_REPORTS),
     ("mindie-release-missing", DEPLOY_ONLY, None,
      {"pd_deploy_hardware": "a2", "pd_deploy_mindie_release": "/nonexistent/deploy_scripts"}, None, None,

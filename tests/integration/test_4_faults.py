@@ -1,7 +1,8 @@
 # Copyright: (c) 2026, ascend.mindie contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Faults on the converged cluster: lab faults (sshd, VLAN, link), a missing package source, damaged
-key store files, an interrupted PKI run and a deployment that fails halfway. Each test clears its
+key store files, an interrupted PKI run and a deployment that fails halfway (Server pods that cannot start
+on the real cluster). Each test clears its
 faults (fixture ``clean_lab``) and restores what it damaged."""
 import os
 import re
@@ -12,7 +13,7 @@ import time
 
 import pytest
 
-from conftest import FLOW, NODES, Env, default_deployment, diff_nodes, snapshot_dir, snapshot_nodes
+from conftest import FLOW, NODES, Env, default_deployment, diff_nodes, model_path, snapshot_dir, snapshot_nodes
 
 COMPONENT = "server"
 
@@ -197,23 +198,30 @@ def test_run_interrupted_after_ca_before_certificates_converges_without_new_ca(c
     shutil.rmtree(pki_dir)
 
 
-def test_apply_failing_halfway_converges_on_rerun(clean_lab, env):
-    store = env.standin.store
+def _move_model_dir(lab, away):
+    """The fault: the model weights are gone from every node (as after a wrong copy). The node agent then
+    cannot set up the Server pods' hostPath volume (type Directory), as kubelet cannot: they never start."""
+    path = model_path()
+    src, dst = (path, path + ".itest-away") if away else (path + ".itest-away", path)
+    for node in NODES:
+        proc = lab.ssh(node, "mv %s %s" % (src, dst))
+        assert proc.returncode == 0, "%s: mv %s %s: %s" % (node, src, dst, proc.stderr)
+
+
+def test_apply_failing_halfway_converges_on_rerun(clean_lab, lab, env):
     teardown = env.run("teardown.yml")
     assert teardown.rc == 0, teardown.explain()
-    assert env.standin.objects("deployments") == [], "teardown left Deployments"
-    with store.lock:
-        store.fail.add("mindie-server")
+    assert env.cluster.objects("deployments") == [], "teardown left Deployments"
+    _move_model_dir(lab, away=True)
     try:
         failed = env.run(["validate_inventory.yml", "preflight.yml", "deploy.yml"],
-                         extra_vars={"pd_deploy_wait_timeout": 4})
+                         extra_vars={"pd_deploy_wait_timeout": 20, "pd_deploy_ranktable_timeout": 20})
     finally:
-        with store.lock:
-            store.fail.discard("mindie-server")
+        _move_model_dir(lab, away=False)
     assert failed.rc != 0, "the Servers never became Available, yet deploy succeeded:\n" + failed.explain()
-    assert "mindie-server" in failed.flat and re.search(r"CrashLoopBackOff|not ready|not Available",
+    assert "mindie-server" in failed.flat and re.search(r"CrashLoopBackOff|not ready|not Available|FailedMount",
                                                         failed.flat), failed.explain()
-    names = {d["metadata"]["name"] for d in env.standin.objects("deployments")}
+    names = {d["metadata"]["name"] for d in env.cluster.objects("deployments")}
     assert {"mindie-ms-controller", "mindie-ms-coordinator"} <= names, names
     rerun = env.run(["validate_inventory.yml", "preflight.yml", "deploy.yml"])
     assert rerun.rc == 0, rerun.explain()

@@ -11,19 +11,28 @@ the points the deployment depends on (fact sheet mindie-deploy-flow.md 2.3-2.5, 
   ``$MINDIE_MS_CONTROLLER_CONFIG_FILE_PATH``, Coordinator ``$MINDIE_MS_COORDINATOR_CONFIG_FILE_PATH``), refuses
   a file wider than 0640 or without the keys it uses, and exits 1 saying why;
 - the Controller refuses a global rank table that is not ``completed`` or lacks the Server group;
-- then each answers the probe URLs of MindIE's probe.sh on the ports from its configuration, on the pod IP.
+- then each answers the probe URLs of MindIE's probe.sh on the ports from its configuration, on the pod IP; with
+  TLS on in its configuration (Server ``httpsEnabled``, Controller ``http_server_tls_enable``, Coordinator
+  ``controller_server_tls_enable``; one set of files per component, which is how pd_deploy configures them) over
+  TLS with client certificates required, the key password decrypted through the image's CertTools KMC.
 
 ``npu-smi`` and ``lspci`` stand-ins serve the single-container helper (NPUs = ASCEND_VISIBLE_DEVICES); MindIE's
-CertTools are the test stand-in of ``tests/fixtures/mindie2-certtools/`` under ``scripts/``.
+CertTools are the test stand-in of ``tests/fixtures/mindie2-certtools/`` under ``scripts/``. Python's
+``cryptography`` (pinned, pip from PyPI, in ``/usr/local/lib/python3.11/dist-packages``): the collection's in-pod
+certificate step (roles/pki/files/mindie_gen_cert.py) needs it when TLS is on, as on a vendor image.
 Image: ``/var/cache/ascend-lab/images/mindie/<TAG>/`` (lab image convention). Prints the image directory.
 """
 import json
 import os
 import shutil
+import subprocess
 import sys
 import tempfile
 
-VERSION = "2"  # 2: MindIE's CertTools (the test stand-in) under scripts/
+VERSION = "3"  # 2: MindIE's CertTools (the test stand-in) under scripts/; 3: Python cryptography, TLS
+# What the in-pod certificate step imports (and its dependencies cffi, pycparser); Python 3.11 like the base.
+CRYPTOGRAPHY = "cryptography==46.0.7"
+PYTHON = (3, 11)
 TAG = os.environ.get("MINDIE2_IMAGE_TAG", "2.1.RC1-800I-A2-py311")
 CACHE = os.environ.get("ATLAS_LAB_CACHE", "/var/cache/ascend-lab")
 DEST = os.path.join(CACHE, "images", "mindie", TAG)
@@ -31,7 +40,7 @@ SERVICE = "usr/local/Ascend/mindie/latest/mindie-service"
 
 DAEMON = r'''#!/usr/bin/python3
 """TEST STAND-IN for MindIE 2.x binaries (ascend.mindie lab image)."""
-import http.server, json, os, socketserver, stat, sys, threading
+import http.server, json, os, socketserver, ssl, stat, sys, threading
 
 def die(msg):
     print("%s: %s" % (NAME, msg), flush=True)
@@ -73,9 +82,44 @@ class S(socketserver.ThreadingMixIn, http.server.HTTPServer):
     daemon_threads = True
     allow_reuse_address = True
 
-def serve(ip, ports):
+def tls_context(files):
+    """MindIE serves TLS with mutual authentication when its config enables it: certificate, key, the key's
+    password decrypted with the KMC key store the config names (here: the CertTools stand-in's KMC), CA."""
+    if not files:
+        return None
+    base = os.environ.get("MIES_INSTALL_PATH", ".")
+    path = {k: os.path.join(base, v) for k, v in files.items()}
+    for k, v in sorted(path.items()):
+        if not os.path.isfile(v):
+            die("TLS is on but its %s %s does not exist" % (k, v))
+    sys.path.insert(0, os.path.join(base, "scripts"))
+    import config_mindie_server_tls_cert as kmc  # the image's CertTools (stand-in): its KMC
+    try:
+        password = kmc.decrypt(path["passwd"], path["ksf"])
+    except Exception as exc:  # noqa: any failure to open the password is MindIE's start failure
+        die("cannot decrypt the key password %s with %s: %s" % (path["passwd"], path["ksf"], exc))
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+    try:
+        ctx.load_cert_chain(path["cert"], path["key"], password=password)
+        ctx.load_verify_locations(cafile=path["ca"])
+    except (ssl.SSLError, OSError) as exc:
+        die("TLS material does not load: %s" % exc)
+    ctx.verify_mode = ssl.CERT_REQUIRED
+    ctx.verify_flags |= ssl.VERIFY_X509_PARTIAL_CHAIN  # the CA file holds the issuing intermediate
+    return ctx
+
+def tls_items(items):
+    """Files of a MindIE 2.x tls_items block (Controller / Coordinator keys)."""
+    return {"cert": items["tls_cert"], "key": items["tls_key"], "passwd": items["tls_passwd"], "ca": items["ca_cert"],
+            "ksf": items.get("kmc_ksf_master") or items.get("kmcKsfMaster")}
+
+def serve(ip, ports, ctx=None):
     servers = [S((ip, int(p)), H) for p in ports]
-    print("%s: serving on %s ports %s" % (NAME, ip, ports), flush=True)
+    if ctx is not None:
+        for s in servers:
+            s.socket = ctx.wrap_socket(s.socket, server_side=True)
+    print("%s: serving on %s ports %s%s" % (NAME, ip, ports, " (TLS)" if ctx else ""), flush=True)
     for s in servers[1:]:
         threading.Thread(target=s.serve_forever, daemon=True).start()
     servers[0].serve_forever()
@@ -93,7 +137,12 @@ if NAME == "mindieservice_daemon":
     world = need(cfg, "BackendConfig.ModelDeployConfig.ModelConfig", list, "config.json")[0]["worldSize"]
     if any(len(ids) != world for ids in need(cfg, "BackendConfig.npuDeviceIds", list, "config.json")):
         die("config.json: npuDeviceIds lists must have worldSize entries")
-    serve(os.environ.get("MIES_CONTAINER_IP") or ip if len(sys.argv) < 2 else "127.0.0.1", sorted(set(ports)))
+    sc = cfg["ServerConfig"]
+    files = {"cert": sc.get("tlsCert"), "key": sc.get("tlsPk"), "passwd": sc.get("tlsPkPwd"),
+             "ca": os.path.join(sc.get("tlsCaPath") or "", (sc.get("tlsCaFile") or [""])[0]),
+             "ksf": sc.get("kmcKsfMaster")} if sc.get("httpsEnabled") else None
+    serve(os.environ.get("MIES_CONTAINER_IP") or ip if len(sys.argv) < 2 else "127.0.0.1", sorted(set(ports)),
+          tls_context(files))
 elif NAME == "ms_controller":
     PATHS = {"/v1/startup", "/v1/health"}
     cfg = load(os.environ.get("MINDIE_MS_CONTROLLER_CONFIG_FILE_PATH", os.path.join(conf, "ms_controller.json")))
@@ -108,7 +157,9 @@ elif NAME == "ms_controller":
     if table.get("status") != "completed" or "2" not in groups or not groups["2"].get("server_list"):
         die("global rank table %s is not completed or has no Server group" % table_path)
     print("ms_controller: %d Server(s) in the rank table" % len(groups["2"]["server_list"]), flush=True)
-    serve(ip if os.environ.get("POD_IP") else "127.0.0.1", [port])
+    tls = cfg.get("tls_config") or {}
+    serve(ip if os.environ.get("POD_IP") else "127.0.0.1", [port],
+          tls_context(tls_items(tls["http_server_tls_items"]) if tls.get("http_server_tls_enable") else None))
 elif NAME == "ms_coordinator":
     PATHS = {"/v1/startup", "/v1/readiness", "/v1/health", "/v1/models", "/v1/chat/completions"}
     cfg = load(os.environ.get("MINDIE_MS_COORDINATOR_CONFIG_FILE_PATH", os.path.join(conf, "ms_coordinator.json")))
@@ -124,7 +175,9 @@ elif NAME == "ms_coordinator":
         ports[0] = args[1]  # the .run-era Coordinator takes predict/manage ports from argv
     if len(args) >= 4:
         ports[1] = args[3]
-    serve(args[0] if args else ip, sorted(set(int(p) for p in ports)))
+    tls = cfg.get("tls_config") or {}
+    serve(args[0] if args else ip, sorted(set(int(p) for p in ports)),
+          tls_context(tls_items(tls["controller_server_tls_items"]) if tls.get("controller_server_tls_enable") else None))
 else:
     die("unknown binary")
 '''
@@ -155,9 +208,21 @@ def main():
     if os.path.exists(stamp) and open(stamp).read().strip() == VERSION:
         print(DEST)
         return 0
+    if sys.version_info[:2] != PYTHON:
+        sys.stderr.write("mindie2 image: run with Python %d.%d (the base image's python3)\n" % PYTHON)
+        return 1
     os.makedirs(os.path.dirname(DEST), exist_ok=True)
     tmp = tempfile.mkdtemp(prefix=".mindie2-", dir=os.path.dirname(DEST))
     root = os.path.join(tmp, "rootfs")
+    sys.stderr.write("mindie2 image: installing %s into the image (pip)\n" % CRYPTOGRAPHY)
+    try:
+        subprocess.check_call([sys.executable, "-m", "pip", "--disable-pip-version-check", "-q", "install",
+                               "--no-compile", "--only-binary", ":all:", "--target",
+                               os.path.join(root, "usr/local/lib/python3.11/dist-packages"), CRYPTOGRAPHY])
+    except (OSError, subprocess.CalledProcessError) as exc:
+        shutil.rmtree(tmp, ignore_errors=True)
+        sys.stderr.write("mindie2 image: cannot install %s with pip: %s\n" % (CRYPTOGRAPHY, exc))
+        return 1
     write(root, "opt/mindie2-standin/daemon.py", DAEMON, 0o755)
     for name in ("ms_controller", "ms_coordinator", "mindieservice_daemon"):
         os.makedirs(os.path.join(root, SERVICE, "bin"), exist_ok=True)
