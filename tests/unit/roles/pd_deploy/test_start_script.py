@@ -307,8 +307,8 @@ def _start(host, material, tmp_path, r, deployment, args=None, damage=None, scri
     keep = []
     for name in memory_vols:  # keep what the memory volumes got: they vanish with the namespace
         dest = out / 'memory' / name
-        lines.append('mkdir -p %s && cp -a %s/. %s' % (shlex.quote(str(dest)), shlex.quote(str(sources[name])),
-                                                        shlex.quote(str(dest))))
+        lines.append('mkdir -p %s && cp -a %s/. %s'
+                     % (shlex.quote(str(dest)), shlex.quote(str(sources[name])), shlex.quote(str(dest))))
         keep.append(name)
     lines.append('exit "$rc"')
     (stage / 'pod.sh').write_text('\n'.join(lines) + '\n')
@@ -493,7 +493,7 @@ def test_unknown_component_stops_with_exit_2(host, material, tmp_path, request, 
     assert not pod.booted
     # the image's files untouched, nothing written (the volumes' mount points aside)
     top = pod.host(pod.env['MIES_INSTALL_PATH'])
-    assert sorted(os.path.relpath(os.path.join(d, f), top) for d, _, fs in os.walk(top) for f in fs) == [IMAGE_CERTTOOLS]
+    assert sorted(os.path.relpath(os.path.join(d, f), top) for d, _dirs, fs in os.walk(top) for f in fs) == [IMAGE_CERTTOOLS]
 
 
 @pytest.mark.parametrize('rel, content, fragment', [
@@ -522,16 +522,17 @@ def test_serving_container_sees_no_ca_key_password_or_key_store(host, material, 
     _check_boot(pod)
     secret_blobs = set()
     for comp in COMPONENTS:
-        for d, _, files in os.walk(str(material['root'] / comp)):
+        for d, _dirs, files in os.walk(str(material['root'] / comp)):
             for f in files:
                 with open(os.path.join(d, f), 'rb') as handle:
                     data = handle.read()
                 if not (f.endswith('.pem') and b'BEGIN CERTIFICATE' in data) and f not in ('gen_cert.json', 'cert_info.json'):
                     secret_blobs.add((os.path.relpath(os.path.join(d, f), str(material['root'])), data))
-    assert any('ca.key.pem' in name for name, _ in secret_blobs) and any('ksfa' in name for name, _ in secret_blobs)
+    names = [name for name, _blob in secret_blobs]
+    assert any('ca.key.pem' in name for name in names) and any('ksfa' in name for name in names)
     seen = 0
     for path, source in pod.mapping:
-        for d, _, files in os.walk(source):
+        for d, _dirs, files in os.walk(source):
             for f in files:
                 with open(os.path.join(d, f), 'rb') as handle:
                     data = handle.read()
