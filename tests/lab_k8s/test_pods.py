@@ -515,3 +515,44 @@ data: {hccl.json: '{"status":"initializing"}'}
         for dev in server["device"]:
             assert dev["device_ip"].startswith("198.1") and dev["device_ip"] != pod["status"]["podIP"]
     cluster.kubectl("delete", "-n", NS, "deployment/ring", "configmap/rings-config-ring", "--wait=false")
+
+
+def test_init_container_writes_through_subpaths_of_a_memory_emptydir(cluster):
+    """MindIE 2.x's TLS layout: an init container writes into subPaths of a memory-backed emptyDir that the
+    serving container mounts at other paths; kubelet makes missing subPath directories inside the volume
+    (on the tmpfs, not beside it)."""
+    ensure_ns(cluster)
+    cluster.apply("""
+apiVersion: v1
+kind: Pod
+metadata: {name: subpaths, namespace: %(ns)s}
+spec:
+  terminationGracePeriodSeconds: 1
+  volumes: [{name: leaf, emptyDir: {medium: Memory, sizeLimit: 1Mi}}]
+  initContainers:
+    - name: issue
+      image: %(image)s
+      command: [/bin/sh, -c, "echo cert > /opt/svc/security/cert.pem && echo store > /opt/svc/tools/pmt/ksfa"]
+      volumeMounts:
+        - {name: leaf, mountPath: /opt/svc/security, subPath: security}
+        - {name: leaf, mountPath: /opt/svc/tools/pmt, subPath: tools-pmt}
+  containers:
+    - name: web
+      image: %(image)s
+      volumeMounts:
+        - {name: leaf, mountPath: /srv/security, subPath: security, readOnly: true}
+        - {name: leaf, mountPath: /srv/pmt, subPath: tools-pmt}
+      readinessProbe: {httpGet: {path: /healthz, port: 8080}, periodSeconds: 1}
+""" % {"ns": NS, "image": IMAGE})
+
+    def pod():
+        return cluster.get("pod", "-n", NS, "subpaths")
+
+    cluster.wait("subpaths ready", lambda: (pod()["status"].get("containerStatuses") or [{}])[0].get("ready"),
+                 timeout=60)
+    st = pod()["status"]
+    assert st["initContainerStatuses"][0]["state"]["terminated"]["exitCode"] == 0, st
+    ip = st["podIP"]
+    assert http_json("http://%s:8080/file?path=/srv/security/cert.pem" % ip)["content"] == "cert\n"
+    assert http_json("http://%s:8080/file?path=/srv/pmt/ksfa" % ip)["content"] == "store\n"
+    cluster.kubectl("delete", "-n", NS, "pod/subpaths", "--wait=false")

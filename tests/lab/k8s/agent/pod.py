@@ -573,7 +573,11 @@ class PodWorker(threading.Thread):
                 visible = src  # hostPath sources live in the node's mount namespace
                 if src.startswith(self.ctx.node_merged + "/"):
                     visible = self.ctx.node_root + src[len(self.ctx.node_merged):]
-                if not os.path.exists(visible):
+                if any(src.startswith(mem + "/") for mem in self.mem_mounts):
+                    # inside a memory emptyDir: its tmpfs exists only in the node's mount namespace, where
+                    # the container is built (kubelet makes a missing subPath inside the volume)
+                    run(["nsenter", "--mount=" + self.ctx.node_mnt_ns, "--", "mkdir", "-p", src])
+                elif not os.path.exists(visible):
                     os.makedirs(visible)
             mounts.append({"source": src, "target": vm["mountPath"], "read_only": ro or vm.get("readOnly", False)})
         if c.run_dir and os.path.isdir(c.run_dir):
