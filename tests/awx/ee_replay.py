@@ -32,6 +32,7 @@ class Replay(object):
         self.args = dict(re.findall(r'^ARG (\w+)="(.*)"$', "\n".join(self.lines), re.M))
         self.args["PYCMD"] = sys.executable
         self.args["ANSIBLE_GALAXY_CLI_COLLECTION_OPTS"] = "--offline"
+        self.host_args = {"PYCMD"}  # values of this machine, not of the image
 
     @staticmethod
     def _join(text):
@@ -91,12 +92,14 @@ class Replay(object):
                     continue
                 self._copy(rest, cwd)
             elif word == "RUN":
-                cmd = rest
+                # container paths are mapped before the host's values go in: $PYCMD is this Python, which may
+                # itself live under /tmp (a checkout there) and must stay as it is
+                cmd = self.map(rest)
                 for key, value in self.args.items():
+                    value = value if key in self.host_args else self.map(value)
                     # unquoted in the Containerfile: the shell splits the value into words
                     words = " ".join(shlex.quote(w) for w in value.split())
                     cmd = re.sub(r"\$%s\b" % key, lambda _m, v=words: v, cmd)
-                cmd = self.map(cmd)
                 if rewrite:
                     cmd = rewrite(cmd)
                 if cmd is None:
