@@ -27,7 +27,6 @@ Usage: python3 tests/lab/ascend_operator_standin.py --lab-id ID [--kubeconfig PA
 import argparse
 import json
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -123,51 +122,16 @@ def _camel(pod):
                        'hostIP': pod['status'].get('host_ip')}}
 
 
-def _is_mine(pid, lab_id):
-    try:
-        with open('/proc/%d/cmdline' % pid, 'rb') as fh:
-            argv = fh.read().decode(errors='replace').split('\0')
-    except (IOError, OSError):
-        return False
-    return (any(a.endswith('ascend_operator_standin.py') for a in argv) and '--lab-id' in argv
-            and argv.index('--lab-id') + 1 < len(argv) and argv[argv.index('--lab-id') + 1] == lab_id)
-
-
 def start(lab_id, lab_dir):
     """Run the stand-in for the lab's control plane in the background, as the cluster's Ascend
-    component runs beside a real control plane (atlas_lab.py up --k8s); returns its pid."""
-    for pid in find(lab_id):
-        return pid
+    component runs beside a real control plane (atlas_lab.py up --k8s); returns its pid. Its command line
+    names the lab's k8s dir (the admin kubeconfig), so the control plane's down stops it with the rest."""
     kubeconfig = os.path.join(lab_dir, 'k8s', 'admin.kubeconfig')
     with open(os.path.join(lab_dir, 'ascend-operator.log'), 'ab') as logf:
         proc = subprocess.Popen([sys.executable, os.path.abspath(__file__), '--lab-id', lab_id,
                                  '--kubeconfig', kubeconfig], stdin=subprocess.DEVNULL, stdout=logf,
                                 stderr=logf, start_new_session=True, close_fds=True)
     return proc.pid
-
-
-def find(lab_id):
-    """The lab's stand-in processes, by command line (state.json may be gone after a crash)."""
-    return [int(e) for e in os.listdir('/proc') if e.isdigit() and _is_mine(int(e), lab_id)]
-
-
-def stop(lab_id, timeout=10.0):
-    pids = find(lab_id)
-    for sig in (signal.SIGTERM, signal.SIGKILL):
-        for pid in pids:
-            try:
-                os.kill(pid, sig)
-            except OSError:
-                pass
-        deadline = time.time() + timeout
-        while time.time() < deadline and any(_is_mine(p, lab_id) for p in pids):
-            time.sleep(0.1)
-        for pid in pids:
-            try:
-                os.waitpid(pid, os.WNOHANG)
-            except OSError:
-                pass
-    return pids
 
 
 def main(argv=None):

@@ -96,7 +96,6 @@ def k8s_up(lab, state, namespaces=None):
 def k8s_down(lab, state):
     # always: processes are found by their command line, so a crashed up is cleaned too
     controlplane, agents = k8s_modules()
-    ascend_operator().stop(lab.id)
     if agents is not None:
         agents.stop_agents(lab.id, state)
     try:
